@@ -1,0 +1,57 @@
+//! Compile: the serde model into the immutable structures the hot path uses
+//! (route table, parsed targets, templates, CORS policy), reporting every
+//! semantic problem with its location. Never panics on any config.
+
+pub(crate) mod cors;
+pub(crate) mod route;
+pub(crate) mod template;
+pub(crate) mod upstream;
+
+use crate::config::{self, ClientIpMode, ConfigErrors, Parsed};
+use crate::Gateway;
+
+/// Reads and compiles a config; `file` names it in error messages.
+pub fn load(file: &str, text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Gateway, ConfigErrors> {
+    let parsed = config::parse(file, text, env)?;
+    compile(parsed)
+}
+
+fn compile(mut parsed: Parsed) -> Result<Gateway, ConfigErrors> {
+    let mut problems = std::mem::replace(&mut parsed.problems, config::Problems::new(""));
+    let cfg = &parsed.config;
+    let upstreams: Vec<upstream::Upstream> =
+        cfg.upstreams.iter().map(|(name, u)| upstream::compile(name, u, &parsed, &mut problems)).collect();
+    let routes: Vec<route::Route> = cfg
+        .routes
+        .iter()
+        .enumerate()
+        .map(|(i, r)| route::compile_route(i, r, &upstreams, &parsed, &mut problems))
+        .collect();
+    let table = route::build_table(&routes, &parsed, &mut problems);
+    let cors = cfg.cors.as_ref().map(|c| cors::compile(c, &parsed, &mut problems));
+    if let Some(token) = &cfg.admin.token {
+        if token.trim().is_empty() {
+            problems.push(parsed.loc(&["admin", "token"]), "admin.token is empty");
+        }
+    }
+    if cfg.limits.max_header_bytes < 1024 {
+        problems.push(parsed.loc(&["limits", "max_header_bytes"]), "limits.max_header_bytes must be at least 1024");
+    }
+    if cfg.client_ip == ClientIpMode::XForwardedFor && cfg.trusted_hops == 0 {
+        problems.push(parsed.loc(&["trusted_hops"]), "trusted_hops must be at least 1");
+    }
+    if !problems.is_empty() {
+        return Err(problems.finish());
+    }
+    Ok(Gateway {
+        routes,
+        table,
+        upstreams,
+        cors,
+        max_body_bytes: cfg.limits.max_body_bytes,
+        max_header_bytes: cfg.limits.max_header_bytes,
+        client_ip: cfg.client_ip,
+        trusted_hops: cfg.trusted_hops,
+        admin_token: cfg.admin.token.clone(),
+    })
+}

@@ -1,0 +1,243 @@
+//! Compiled routes and the route table: a matchit router from path pattern to
+//! a group of routes sharing that pattern, then a method check within the group.
+
+use super::template::{path_params, Template};
+use crate::config::{HeaderOps, Parsed, Problems, RouteConfig};
+use http::{HeaderName, HeaderValue, Method};
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub(crate) struct HeaderEdits {
+    pub set: Vec<(HeaderName, Template)>,
+    pub remove: Vec<HeaderName>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct QueryEdits {
+    pub set: Vec<(String, Template)>,
+    pub remove: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Route {
+    pub id: String,
+    pub pattern: String,
+    /// `None`: every method.
+    pub methods: Option<Vec<Method>>,
+    pub upstream: usize,
+    pub rewrite: Option<Template>,
+    pub timeout: Duration,
+    pub request_headers: HeaderEdits,
+    pub query: QueryEdits,
+    pub response_headers: Vec<(HeaderName, HeaderValue)>,
+    pub response_remove: Vec<HeaderName>,
+}
+
+impl Route {
+    pub(crate) fn accepts(&self, method: &Method) -> bool {
+        match &self.methods {
+            None => true,
+            Some(ms) => ms.contains(method) || (*method == Method::HEAD && ms.contains(&Method::GET)),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Group {
+    routes: Vec<usize>,
+    allow: HeaderValue,
+}
+
+/// The outcome of matching a request against the table.
+#[derive(Debug)]
+pub(crate) enum Match {
+    Found { route: usize, params: Vec<(String, String)> },
+    MethodNotAllowed(HeaderValue),
+    NotFound,
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RouteTable {
+    router: matchit::Router<usize>,
+    groups: Vec<Group>,
+    patterns: Vec<String>,
+}
+
+impl RouteTable {
+    pub(crate) fn lookup(&self, routes: &[Route], path: &str, method: &Method) -> Match {
+        let Ok(m) = self.router.at(path) else { return Match::NotFound };
+        let Some(group) = self.groups.get(*m.value) else { return Match::NotFound };
+        let found = group.routes.iter().copied().find(|r| routes.get(*r).is_some_and(|r| r.accepts(method)));
+        match found {
+            Some(route) => Match::Found {
+                route,
+                params: m.params.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect(),
+            },
+            None => Match::MethodNotAllowed(group.allow.clone()),
+        }
+    }
+}
+
+fn header_edits(ops: &HeaderOps, params: &[String], what: &str, problems: &mut Problems, at: crate::config::Location) -> HeaderEdits {
+    let mut set = Vec::new();
+    for (name, value) in &ops.set {
+        let Ok(h) = HeaderName::from_bytes(name.as_bytes()) else {
+            problems.push(at, format!("{what}: `{name}` is not a header name"));
+            continue;
+        };
+        if value.contains(['\r', '\n', '\0']) {
+            problems.push(at, format!("{what}: the value of `{name}` contains a control character"));
+            continue;
+        }
+        match Template::parse(value, params) {
+            Ok(t) => set.push((h, t)),
+            Err(e) => problems.push(at, format!("{what}: header `{name}`: {e}")),
+        }
+    }
+    let mut remove = Vec::new();
+    for name in &ops.remove {
+        match HeaderName::from_bytes(name.as_bytes()) {
+            Ok(h) => remove.push(h),
+            Err(_) => problems.push(at, format!("{what}: `{name}` is not a header name")),
+        }
+    }
+    HeaderEdits { set, remove }
+}
+
+pub(crate) fn compile_route(
+    i: usize,
+    cfg: &RouteConfig,
+    upstreams: &[super::upstream::Upstream],
+    parsed: &Parsed,
+    problems: &mut Problems,
+) -> Route {
+    let loc = |field: &str| parsed.route_loc(i, field);
+    let id = &cfg.id;
+    if id.is_empty() {
+        problems.push(loc("id"), "route `id` is empty");
+    }
+    if !cfg.path.starts_with('/') {
+        problems.push(loc("path"), format!("route `{id}`: path `{}` must start with `/`", cfg.path));
+    }
+    if cfg.path == "/_gateway" || cfg.path.starts_with("/_gateway/") {
+        problems.push(loc("path"), format!("route `{id}`: `/_gateway/` is reserved for the admin API"));
+    }
+    let params = path_params(&cfg.path);
+    let methods = cfg.methods.as_ref().map(|ms| {
+        let mut out = Vec::new();
+        for m in ms {
+            match Method::from_bytes(m.to_ascii_uppercase().as_bytes()) {
+                Ok(method) if !out.contains(&method) => out.push(method),
+                Ok(_) => {}
+                Err(_) => problems.push(loc("methods"), format!("route `{id}`: `{m}` is not an HTTP method")),
+            }
+        }
+        if out.is_empty() {
+            problems.push(loc("methods"), format!("route `{id}`: `methods` is empty (omit it to accept every method)"));
+        }
+        out
+    });
+    let upstream = match upstreams.iter().position(|u| u.name == cfg.upstream) {
+        Some(u) => u,
+        None => {
+            let known: Vec<&str> = upstreams.iter().map(|u| u.name.as_str()).collect();
+            problems.push(loc("upstream"), format!("route `{id}`: unknown upstream `{}` (known: {})", cfg.upstream, if known.is_empty() { "none".into() } else { known.join(", ") }));
+            0
+        }
+    };
+    let rewrite = cfg.rewrite.as_ref().and_then(|r| {
+        if !r.starts_with('/') {
+            problems.push(loc("rewrite"), format!("route `{id}`: rewrite `{r}` must start with `/`"));
+            return None;
+        }
+        if r.contains(['?', '#']) {
+            problems.push(loc("rewrite"), format!("route `{id}`: rewrite `{r}` cannot hold a query or fragment (use request.query)"));
+            return None;
+        }
+        Template::parse(r, &params).map_err(|e| problems.push(loc("rewrite"), format!("route `{id}`: rewrite: {e}"))).ok()
+    });
+    let timeout = cfg.timeout.map(|d| d.0).or_else(|| upstreams.get(upstream).map(|u| u.timeout)).unwrap_or(super::upstream::DEFAULT_TIMEOUT);
+    let request_headers = header_edits(&cfg.request.headers, &params, &format!("route `{id}`: request.headers"), problems, loc("request"));
+    let mut query_set = Vec::new();
+    for (name, value) in &cfg.request.query.set {
+        match Template::parse(value, &params) {
+            Ok(t) => query_set.push((name.clone(), t)),
+            Err(e) => problems.push(loc("request"), format!("route `{id}`: request.query `{name}`: {e}")),
+        }
+    }
+    let response = header_edits(&cfg.response.headers, &[], &format!("route `{id}`: response.headers"), problems, loc("response"));
+    let mut response_headers = Vec::new();
+    for (name, t) in response.set {
+        if !t.is_literal() {
+            problems.push(loc("response"), format!("route `{id}`: response header `{name}` must be a fixed value"));
+            continue;
+        }
+        let text = t.render(&super::template::Inputs { params: &[], query: None, headers: &http::HeaderMap::new() }, super::template::Landing::Header);
+        match HeaderValue::from_str(text.as_deref().unwrap_or("")) {
+            Ok(v) => response_headers.push((name, v)),
+            Err(_) => problems.push(loc("response"), format!("route `{id}`: response header `{name}` has an invalid value")),
+        }
+    }
+    Route {
+        id: id.clone(),
+        pattern: cfg.path.clone(),
+        methods,
+        upstream,
+        rewrite,
+        timeout,
+        request_headers,
+        query: QueryEdits { set: query_set, remove: cfg.request.query.remove.clone() },
+        response_headers,
+        response_remove: response.remove,
+    }
+}
+
+/// Builds the table, reporting duplicate ids, overlapping methods and path conflicts.
+pub(crate) fn build_table(routes: &[Route], parsed: &Parsed, problems: &mut Problems) -> RouteTable {
+    let mut table = RouteTable::default();
+    for (i, route) in routes.iter().enumerate() {
+        if routes[..i].iter().any(|r| r.id == route.id) && !route.id.is_empty() {
+            problems.push(parsed.route_loc(i, "id"), format!("duplicate route id `{}`", route.id));
+        }
+        if let Some(g) = table.patterns.iter().position(|p| *p == route.pattern) {
+            let group = &mut table.groups[g];
+            for other in &group.routes {
+                let o = &routes[*other];
+                let overlap = match (&o.methods, &route.methods) {
+                    (None, _) | (_, None) => true,
+                    (Some(a), Some(b)) => a.iter().any(|m| b.contains(m)),
+                };
+                if overlap {
+                    problems.push(parsed.route_loc(i, "methods"), format!("routes `{}` and `{}` both answer the same method on `{}`", o.id, route.id, route.pattern));
+                }
+            }
+            group.routes.push(i);
+            continue;
+        }
+        if route.pattern.starts_with('/') {
+            if let Err(e) = table.router.insert(route.pattern.clone(), table.groups.len()) {
+                problems.push(parsed.route_loc(i, "path"), format!("route `{}`: path `{}`: {e}", route.id, route.pattern));
+                continue;
+            }
+        }
+        table.patterns.push(route.pattern.clone());
+        table.groups.push(Group { routes: vec![i], allow: HeaderValue::from_static("") });
+    }
+    for group in &mut table.groups {
+        let mut allow: Vec<String> = Vec::new();
+        for r in &group.routes {
+            if let Some(ms) = &routes[*r].methods {
+                for m in ms {
+                    allow.push(m.to_string());
+                    if *m == Method::GET {
+                        allow.push("HEAD".into());
+                    }
+                }
+            }
+        }
+        allow.sort();
+        allow.dedup();
+        group.allow = HeaderValue::from_str(&allow.join(", ")).unwrap_or(HeaderValue::from_static(""));
+    }
+    table
+}

@@ -1,0 +1,243 @@
+//! Placeholder templates (`/internal/users/{id}`, `{query.lang}`,
+//! `{header.x-tenant}`), parsed once at compile time and rendered per request
+//! with the escaping of the place the value lands in.
+
+use http::HeaderMap;
+use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, CONTROLS};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Part {
+    Literal(String),
+    Param(String),
+    Query(String),
+    Header(http::HeaderName),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Template {
+    parts: Vec<Part>,
+}
+
+/// Where a rendered value lands; decides its escaping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Landing {
+    /// A path: route params stay in their (already valid) encoded form; other
+    /// values are percent-encoded as one segment.
+    Path,
+    /// A query value: percent-encoded as a query component.
+    Query,
+    /// A header value: decoded text; the caller rejects control characters.
+    Header,
+}
+
+/// Characters that must be escaped inside one path segment.
+const SEGMENT: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'/')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'\\')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}')
+    .add(b';');
+
+/// Characters that must be escaped inside a query name or value.
+pub(crate) const QUERY_COMPONENT: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'&')
+    .add(b'+')
+    .add(b'<')
+    .add(b'=')
+    .add(b'>')
+    .add(b'\\')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
+
+/// What a template can read from the request.
+pub(crate) struct Inputs<'a> {
+    pub params: &'a [(String, String)],
+    pub query: Option<&'a str>,
+    pub headers: &'a HeaderMap,
+}
+
+impl Template {
+    /// Parses `text`; `params` are the route's path parameters. Errors name
+    /// the bad placeholder.
+    pub(crate) fn parse(text: &str, params: &[String]) -> Result<Template, String> {
+        let mut parts = Vec::new();
+        let mut rest = text;
+        while let Some(open) = rest.find('{') {
+            if open > 0 {
+                parts.push(Part::Literal(rest[..open].to_owned()));
+            }
+            let after = &rest[open + 1..];
+            let close = after.find('}').ok_or_else(|| format!("unclosed `{{` in `{text}`"))?;
+            let name = &after[..close];
+            let name = name.strip_prefix('*').unwrap_or(name);
+            parts.push(if let Some(q) = name.strip_prefix("query.") {
+                if q.is_empty() {
+                    return Err(format!("empty query parameter name in `{{{name}}}`"));
+                }
+                Part::Query(q.to_owned())
+            } else if let Some(h) = name.strip_prefix("header.") {
+                let header = http::HeaderName::from_bytes(h.as_bytes())
+                    .map_err(|_| format!("`{h}` in `{{{name}}}` is not a valid header name"))?;
+                Part::Header(header)
+            } else if name.starts_with("claims.") || name.starts_with("consumer.") {
+                return Err(format!("`{{{name}}}` needs authentication, which is not built yet in this version"));
+            } else if params.iter().any(|p| p == name) {
+                Part::Param(name.to_owned())
+            } else {
+                let known = if params.is_empty() { "the route path has none".to_owned() } else { params.join(", ") };
+                return Err(format!("`{{{name}}}` is not a parameter of the route path ({known})"));
+            });
+            rest = &after[close + 1..];
+        }
+        if rest.contains('}') {
+            return Err(format!("unmatched `}}` in `{text}`"));
+        }
+        if !rest.is_empty() {
+            parts.push(Part::Literal(rest.to_owned()));
+        }
+        Ok(Template { parts })
+    }
+
+    pub(crate) fn is_literal(&self) -> bool {
+        self.parts.iter().all(|p| matches!(p, Part::Literal(_)))
+    }
+
+    /// The rendered text; `None` when a value would land in a path as a dot
+    /// segment (`.` or `..`), which could climb out of the rewritten prefix.
+    pub(crate) fn render(&self, inputs: &Inputs<'_>, landing: Landing) -> Option<String> {
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                Part::Literal(s) => out.push_str(s),
+                Part::Param(name) => {
+                    let raw = inputs.params.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str());
+                    match landing {
+                        Landing::Path => out.push_str(raw),
+                        Landing::Query => out.extend(utf8_percent_encode(&decode(raw), QUERY_COMPONENT)),
+                        Landing::Header => out.push_str(&decode(raw)),
+                    }
+                }
+                Part::Query(name) => {
+                    let value = query_value(inputs.query, name).unwrap_or_default();
+                    push_escaped(&mut out, &value, landing)?;
+                }
+                Part::Header(name) => {
+                    let value = inputs.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("");
+                    push_escaped(&mut out, value, landing)?;
+                }
+            }
+        }
+        Some(out)
+    }
+}
+
+fn push_escaped(out: &mut String, value: &str, landing: Landing) -> Option<()> {
+    match landing {
+        Landing::Path if value == "." || value == ".." => return None,
+        Landing::Path => out.extend(utf8_percent_encode(value, SEGMENT)),
+        Landing::Query => out.extend(utf8_percent_encode(value, QUERY_COMPONENT)),
+        Landing::Header => out.push_str(value),
+    }
+    Some(())
+}
+
+fn decode(raw: &str) -> String {
+    percent_decode_str(raw).decode_utf8_lossy().into_owned()
+}
+
+/// Decodes `+` and percent escapes of a query component.
+pub(crate) fn decode_query_component(raw: &str) -> String {
+    let plus = raw.replace('+', " ");
+    percent_decode_str(&plus).decode_utf8_lossy().into_owned()
+}
+
+/// The first value of query parameter `name`, decoded.
+pub(crate) fn query_value(query: Option<&str>, name: &str) -> Option<String> {
+    query?.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (decode_query_component(k) == name).then(|| decode_query_component(v))
+    })
+}
+
+/// The parameter names of a matchit path (`/a/{id}/{*rest}` → id, rest).
+pub(crate) fn path_params(path: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = path;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('}') else { break };
+        let name = &after[..close];
+        out.push(name.strip_prefix('*').unwrap_or(name).to_owned());
+        rest = &after[close + 1..];
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inputs<'a>(params: &'a [(String, String)], query: Option<&'a str>, headers: &'a HeaderMap) -> Inputs<'a> {
+        Inputs { params, query, headers }
+    }
+
+    #[test]
+    fn rewrite_with_params_keeps_their_encoded_form_in_paths() {
+        let t = Template::parse("/internal/users/{id}", &["id".into()]).expect("parses");
+        let params = vec![("id".to_owned(), "a%20b".to_owned())];
+        let h = HeaderMap::new();
+        assert_eq!(t.render(&inputs(&params, None, &h), Landing::Path).as_deref(), Some("/internal/users/a%20b"));
+    }
+
+    #[test]
+    fn query_and_header_values_are_escaped_for_a_path_segment() {
+        let t = Template::parse("/x/{query.q}/{header.x-t}", &[]).expect("parses");
+        let mut h = HeaderMap::new();
+        h.insert("x-t", http::HeaderValue::from_static("a/../b"));
+        let out = t.render(&inputs(&[], Some("q=..%2Fadmin&z=1"), &h), Landing::Path);
+        assert_eq!(out.as_deref(), Some("/x/..%2Fadmin/a%2F..%2Fb"));
+        let dots = t.render(&inputs(&[], Some("q=.."), &h), Landing::Path);
+        assert_eq!(dots, None, "a value of `..` must not become a dot segment");
+    }
+
+    #[test]
+    fn params_land_in_queries_decoded_then_reencoded() {
+        let t = Template::parse("{id}", &["id".into()]).expect("parses");
+        let params = vec![("id".to_owned(), "a%26b".to_owned())];
+        let h = HeaderMap::new();
+        assert_eq!(t.render(&inputs(&params, None, &h), Landing::Query).as_deref(), Some("a%26b"));
+        assert_eq!(t.render(&inputs(&params, None, &h), Landing::Header).as_deref(), Some("a&b"));
+    }
+
+    #[test]
+    fn unknown_placeholders_are_errors_naming_the_known_params() {
+        let err = Template::parse("/u/{uid}", &["id".into()]).expect_err("unknown");
+        assert!(err.contains("{uid}") && err.contains("id"), "{err}");
+        assert!(Template::parse("/u/{id", &["id".into()]).is_err());
+        assert!(Template::parse("/u/id}", &["id".into()]).is_err());
+        assert!(Template::parse("{claims.sub}", &[]).expect_err("later").contains("not built yet"));
+    }
+
+    #[test]
+    fn path_params_are_listed() {
+        assert_eq!(path_params("/a/{id}/b/{*rest}"), vec!["id".to_owned(), "rest".to_owned()]);
+        assert!(path_params("/plain").is_empty());
+    }
+}

@@ -1,0 +1,166 @@
+//! Config loading: text → located YAML tree (with `${NAME}` substituted) →
+//! serde model, section by section so that one mistake does not hide the
+//! next. Semantic checks happen in `crate::compile`, which uses the tree to
+//! point at the offending line.
+
+mod duration;
+mod error;
+mod model;
+pub(crate) mod yaml;
+
+pub use duration::{parse_duration, ConfigDuration};
+pub use error::{ConfigError, ConfigErrors, Location};
+pub(crate) use error::Problems;
+pub use model::*;
+
+use serde::de::DeserializeOwned;
+use yaml::Node;
+
+/// A config read from text, with the tree it came from (for locations).
+pub struct Parsed {
+    pub config: Config,
+    pub(crate) tree: Node,
+    /// For each entry of `config.routes`, its index in the file's `routes` list.
+    pub(crate) route_nodes: Vec<usize>,
+    /// Problems found so far (compile adds its own, then reports them all).
+    pub(crate) problems: Problems,
+}
+
+impl Parsed {
+    /// Where the `i`-th compiled route's `field` (or the route itself) was written.
+    pub(crate) fn route_loc(&self, i: usize, field: &str) -> Location {
+        let Some(node) = self.route_nodes.get(i).and_then(|n| self.tree.get("routes").and_then(|(r, _)| r.items().get(*n))) else {
+            return self.tree.loc;
+        };
+        node.get(field).map_or(node.loc, |(v, _)| v.loc)
+    }
+
+    /// Where `section.key...` was written (the deepest part that exists).
+    pub(crate) fn loc(&self, path: &[&str]) -> Location {
+        let mut node = &self.tree;
+        for key in path {
+            match node.get(key) {
+                Some((n, _)) => node = n,
+                None => break,
+            }
+        }
+        node.loc
+    }
+}
+
+fn unknown_field(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("unknown field `")?;
+    rest.split('`').next()
+}
+
+/// Deserialises one node into `T`, recording a located problem on failure.
+pub(crate) fn read<T: DeserializeOwned>(node: &Node, problems: &mut Problems) -> Option<T> {
+    let value = node.to_json();
+    match serde_path_to_error::deserialize::<_, T>(value) {
+        Ok(v) => Some(v),
+        Err(err) => {
+            let message = err.inner().to_string();
+            let loc = node.locate(err.path(), unknown_field(&message));
+            let path = err.path().to_string();
+            if path == "." || path.is_empty() {
+                problems.push(loc, message);
+            } else {
+                problems.push(loc, format!("{path}: {message}"));
+            }
+            None
+        }
+    }
+}
+
+/// Refuses keys of capabilities that are not built yet, naming the capability.
+fn refuse_not_built(node: &Node, what: &str, keys: &[(&str, &str)], problems: &mut Problems) -> Node {
+    let yaml::Kind::Map(entries) = &node.kind else { return node.clone() };
+    let mut kept = Vec::with_capacity(entries.len());
+    for (key, loc, value) in entries {
+        if let Some((_, feature)) = keys.iter().find(|(k, _)| k == key) {
+            problems.push(*loc, format!("{what} key `{key}`: {feature} is not built yet in this version of tollgate"));
+        } else {
+            kept.push((key.clone(), *loc, value.clone()));
+        }
+    }
+    Node { kind: yaml::Kind::Map(kept), loc: node.loc }
+}
+
+const TOP_KEYS: &[&str] = &["version", "admin", "limits", "cors", "client_ip", "trusted_hops", "upstreams", "routes"];
+
+/// Reads a config file's text. `env` resolves `${NAME}` (environment variables,
+/// Workers vars and secrets).
+pub fn parse(file: &str, text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Parsed, ConfigErrors> {
+    let mut problems = Problems::new(file);
+    let Some(tree) = yaml::parse(text, env, &mut problems) else {
+        return Err(problems.finish());
+    };
+    let (config, route_nodes) = read_sections(&tree, &mut problems);
+    Ok(Parsed { config, tree, route_nodes, problems })
+}
+
+fn read_sections(tree: &Node, problems: &mut Problems) -> (Config, Vec<usize>) {
+    let mut config = Config::default();
+    let mut route_nodes = Vec::new();
+    let yaml::Kind::Map(entries) = &tree.kind else {
+        problems.push(tree.loc, "the config must be a map with `version: 1` at the top");
+        return (config, route_nodes);
+    };
+    let root = refuse_not_built(tree, "top-level", model::NOT_BUILT_TOP, problems);
+    for (key, loc, _) in entries {
+        if !TOP_KEYS.contains(&key.as_str()) && !model::NOT_BUILT_TOP.iter().any(|(k, _)| k == key) {
+            problems.push(*loc, format!("unknown top-level key `{key}`, expected one of {}", TOP_KEYS.join(", ")));
+        }
+    }
+    match root.get("version") {
+        None => problems.push(tree.loc, "missing `version: 1`"),
+        Some((node, _)) => match read::<u32>(node, problems) {
+            Some(1) => config.version = 1,
+            Some(v) => problems.push(node.loc, format!("unsupported config version {v}: this tollgate reads version 1")),
+            None => {}
+        },
+    }
+    if let Some((node, _)) = root.get("admin") {
+        config.admin = read(node, problems).unwrap_or_default();
+    }
+    if let Some((node, _)) = root.get("limits") {
+        config.limits = read(node, problems).unwrap_or_default();
+    }
+    if let Some((node, _)) = root.get("cors") {
+        config.cors = read(node, problems);
+    }
+    if let Some((node, _)) = root.get("client_ip") {
+        config.client_ip = read(node, problems).unwrap_or_default();
+    }
+    config.trusted_hops = 1;
+    if let Some((node, _)) = root.get("trusted_hops") {
+        config.trusted_hops = read(node, problems).unwrap_or(1);
+    }
+    if let Some((node, _)) = root.get("upstreams") {
+        if !matches!(node.kind, yaml::Kind::Map(_)) {
+            problems.push(node.loc, "`upstreams` must be a map from name to upstream");
+        }
+        for (name, _, value) in node.entries() {
+            let value = refuse_not_built(value, "upstream", model::NOT_BUILT_UPSTREAM, problems);
+            if let Some(u) = read::<UpstreamConfig>(&value, problems) {
+                config.upstreams.insert(name.clone(), u);
+            }
+        }
+    }
+    match root.get("routes") {
+        None => {}
+        Some((node, _)) => {
+            if !matches!(node.kind, yaml::Kind::Seq(_)) {
+                problems.push(node.loc, "`routes` must be a list");
+            }
+            for (n, item) in node.items().iter().enumerate() {
+                let item = refuse_not_built(item, "route", model::NOT_BUILT_ROUTE, problems);
+                if let Some(r) = read::<RouteConfig>(&item, problems) {
+                    config.routes.push(r);
+                    route_nodes.push(n);
+                }
+            }
+        }
+    }
+    (config, route_nodes)
+}

@@ -1,0 +1,135 @@
+//! Every failure the gateway answers itself, and the one place where each
+//! becomes a status and an RFC 9457 problem+json body.
+
+use bytes::Bytes;
+use http::{header, HeaderValue, Response, StatusCode};
+
+/// A failure answered by the gateway (never by the upstream).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GatewayError {
+    /// The request cannot be processed as sent (bad path, bad header value).
+    BadRequest(String),
+    NotFound,
+    MethodNotAllowed { allow: HeaderValue },
+    PayloadTooLarge { limit: u64 },
+    HeadersTooLarge { limit: u64 },
+    /// No connection to the upstream, or it broke before an answer.
+    UpstreamUnreachable,
+    /// The upstream answered something that is not usable HTTP.
+    UpstreamBadResponse,
+    UpstreamTimeout,
+    /// A bug or an impossible state; details go to the log only.
+    Internal,
+}
+
+impl GatewayError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            GatewayError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            GatewayError::NotFound => StatusCode::NOT_FOUND,
+            GatewayError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            GatewayError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            GatewayError::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            GatewayError::UpstreamUnreachable | GatewayError::UpstreamBadResponse => StatusCode::BAD_GATEWAY,
+            GatewayError::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
+            GatewayError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The last part of the problem `type` URI (documented in docs/problems.md).
+    pub fn slug(&self) -> &'static str {
+        match self {
+            GatewayError::BadRequest(_) => "bad-request",
+            GatewayError::NotFound => "not-found",
+            GatewayError::MethodNotAllowed { .. } => "method-not-allowed",
+            GatewayError::PayloadTooLarge { .. } => "payload-too-large",
+            GatewayError::HeadersTooLarge { .. } => "headers-too-large",
+            GatewayError::UpstreamUnreachable => "upstream-unreachable",
+            GatewayError::UpstreamBadResponse => "upstream-bad-response",
+            GatewayError::UpstreamTimeout => "upstream-timeout",
+            GatewayError::Internal => "internal",
+        }
+    }
+
+    pub fn title(&self) -> &'static str {
+        match self {
+            GatewayError::BadRequest(_) => "Bad request",
+            GatewayError::NotFound => "Not found",
+            GatewayError::MethodNotAllowed { .. } => "Method not allowed",
+            GatewayError::PayloadTooLarge { .. } => "Request body too large",
+            GatewayError::HeadersTooLarge { .. } => "Request headers too large",
+            GatewayError::UpstreamUnreachable => "Upstream unreachable",
+            GatewayError::UpstreamBadResponse => "Bad upstream response",
+            GatewayError::UpstreamTimeout => "Upstream timed out",
+            GatewayError::Internal => "Internal error",
+        }
+    }
+
+    pub fn detail(&self) -> String {
+        match self {
+            GatewayError::BadRequest(d) => d.clone(),
+            GatewayError::NotFound => "No route matches this path.".into(),
+            GatewayError::MethodNotAllowed { allow } => {
+                format!("This route accepts: {}.", allow.to_str().unwrap_or(""))
+            }
+            GatewayError::PayloadTooLarge { limit } => format!("The request body is larger than {limit} bytes."),
+            GatewayError::HeadersTooLarge { limit } => format!("The request headers are larger than {limit} bytes."),
+            GatewayError::UpstreamUnreachable => "The upstream service could not be reached.".into(),
+            GatewayError::UpstreamBadResponse => "The upstream service sent an invalid response.".into(),
+            GatewayError::UpstreamTimeout => "The upstream service did not answer in time.".into(),
+            GatewayError::Internal => "The gateway failed to handle this request.".into(),
+        }
+    }
+
+    /// The problem+json response (without the per-request headers the
+    /// pipeline adds to every answer: request id, CORS, Server-Timing).
+    pub fn to_response(&self, request_id: &str) -> Response<Bytes> {
+        let body = serde_json::json!({
+            "type": format!("https://tollgate.dev/problems/{}", self.slug()),
+            "title": self.title(),
+            "status": self.status().as_u16(),
+            "detail": self.detail(),
+            "request_id": request_id,
+        });
+        let mut resp = Response::new(Bytes::from(body.to_string()));
+        *resp.status_mut() = self.status();
+        let h = resp.headers_mut();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let GatewayError::MethodNotAllowed { allow } = self {
+            h.insert(header::ALLOW, allow.clone());
+        }
+        resp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Pins the status of every variant: changing one is a contract change.
+    #[test]
+    fn each_error_has_its_status() {
+        let table = [
+            (GatewayError::BadRequest("x".into()), 400),
+            (GatewayError::NotFound, 404),
+            (GatewayError::MethodNotAllowed { allow: HeaderValue::from_static("GET") }, 405),
+            (GatewayError::PayloadTooLarge { limit: 1 }, 413),
+            (GatewayError::HeadersTooLarge { limit: 1 }, 431),
+            (GatewayError::UpstreamUnreachable, 502),
+            (GatewayError::UpstreamBadResponse, 502),
+            (GatewayError::UpstreamTimeout, 504),
+            (GatewayError::Internal, 500),
+        ];
+        for (err, status) in table {
+            let resp = err.to_response("rid");
+            assert_eq!(resp.status().as_u16(), status, "{err:?}");
+            assert_eq!(resp.headers()[header::CONTENT_TYPE], "application/problem+json");
+            let body: serde_json::Value = serde_json::from_slice(resp.body()).expect("json");
+            assert_eq!(body["status"], status);
+            assert_eq!(body["request_id"], "rid");
+            assert!(body["type"].as_str().is_some_and(|t| t.ends_with(err.slug())));
+            assert!(body["title"].is_string() && body["detail"].is_string());
+        }
+    }
+}

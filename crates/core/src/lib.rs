@@ -1,0 +1,22 @@
+//! Tollgate's runtime-agnostic core: config, compile, request pipeline, and
+//! the ports every runtime implements. No tokio, no worker, no aws imports;
+//! compiles for wasm32-unknown-unknown.
+//!
+//! ```
+//! use tollgate_core::load;
+//! let yaml = "version: 1\nupstreams:\n  echo: { targets: [ { url: \"http://127.0.0.1:9001\" } ] }\nroutes:\n  - { id: hello, path: /hello, upstream: echo }\n";
+//! let gateway = load("gateway.yaml", yaml, &|_| None).expect("valid config");
+//! assert_eq!(gateway.routes()[0].id, "hello");
+//! ```
+
+mod compile;
+pub mod config;
+mod error;
+mod gateway;
+pub mod pipeline;
+pub mod platform;
+
+pub use compile::load;
+pub use error::GatewayError;
+pub use gateway::{Gateway, RouteSummary, UpstreamSummary};
+pub use pipeline::ClientInfo;

@@ -1,0 +1,176 @@
+//! Towards the upstream and back (spec §4): the upstream request is built from
+//! the normalised path (or the route's rewrite), the edited query and the
+//! client's headers minus hop-by-hop and gateway-owned ones, plus request id,
+//! trace context and `X-Forwarded-*`. The upstream's answer loses its
+//! hop-by-hop headers and gets the route's response edits.
+
+use super::headers::strip_hop_by_hop;
+use super::ClientInfo;
+use crate::compile::route::Route;
+use crate::compile::template::{decode_query_component, Inputs, Landing, QUERY_COMPONENT};
+use crate::compile::upstream::Upstream;
+use crate::config::ClientIpMode;
+use crate::error::GatewayError;
+use bytes::Bytes;
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use percent_encoding::utf8_percent_encode;
+use std::net::IpAddr;
+
+/// Headers only the gateway may set towards an upstream: a client's copy is dropped.
+const GATEWAY_OWNED: &[&str] = &["x-consumer-id", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "forwarded", "x-real-ip"];
+
+/// What the pipeline knows that forwarding needs.
+pub(crate) struct ForwardInput<'a> {
+    pub route: &'a Route,
+    pub upstream: &'a Upstream,
+    pub method: &'a http::Method,
+    pub headers: &'a HeaderMap,
+    pub path: &'a str,
+    pub query: Option<&'a str>,
+    pub params: &'a [(String, String)],
+    pub body: Bytes,
+    pub client: &'a ClientInfo,
+    pub client_ip_mode: ClientIpMode,
+    pub request_id: &'a str,
+}
+
+fn edited_query(input: &ForwardInput<'_>, inputs: &Inputs<'_>) -> Result<Option<String>, GatewayError> {
+    let edits = &input.route.query;
+    if edits.set.is_empty() && edits.remove.is_empty() {
+        return Ok(input.query.map(str::to_owned));
+    }
+    let mut pairs: Vec<String> = input
+        .query
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .filter(|p| {
+            let name = decode_query_component(p.split_once('=').map_or(*p, |(k, _)| k));
+            !edits.remove.iter().any(|r| *r == name) && !edits.set.iter().any(|(s, _)| *s == name)
+        })
+        .map(str::to_owned)
+        .collect();
+    for (name, template) in &edits.set {
+        let value = template
+            .render(inputs, Landing::Query)
+            .ok_or_else(|| GatewayError::BadRequest("A query value could not be built.".into()))?;
+        pairs.push(format!("{}={value}", utf8_percent_encode(name, QUERY_COMPONENT)));
+    }
+    Ok((!pairs.is_empty()).then(|| pairs.join("&")))
+}
+
+fn forwarded_for(existing: &HeaderMap, client: &ClientInfo, mode: ClientIpMode) -> Option<HeaderValue> {
+    let ip = client.peer_ip.map(|ip| ip.to_string());
+    let chain = match mode {
+        // The client's own X-Forwarded-For is not trusted: only the peer counts.
+        ClientIpMode::Platform => ip?,
+        ClientIpMode::XForwardedFor => {
+            let prior: Vec<&str> = existing.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
+            let mut parts: Vec<String> = prior.iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
+            parts.extend(ip);
+            parts.join(", ")
+        }
+    };
+    HeaderValue::from_str(&chain).ok()
+}
+
+/// The client IP as the configured mode sees it.
+pub(crate) fn client_ip(headers: &HeaderMap, client: &ClientInfo, mode: ClientIpMode, trusted_hops: u32) -> Option<IpAddr> {
+    match mode {
+        ClientIpMode::Platform => client.peer_ip,
+        ClientIpMode::XForwardedFor => {
+            let all: Vec<&str> = headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .map(str::trim)
+                .collect();
+            let hops = usize::try_from(trusted_hops).unwrap_or(1).max(1);
+            all.len().checked_sub(hops).and_then(|i| all.get(i)).and_then(|s| s.parse().ok()).or(client.peer_ip)
+        }
+    }
+}
+
+pub(crate) fn upstream_request(input: ForwardInput<'_>, traceparent: &str, continue_trace: bool) -> Result<http::Request<Bytes>, GatewayError> {
+    let inputs = Inputs { params: input.params, query: input.query, headers: input.headers };
+    let path = match &input.route.rewrite {
+        Some(t) => t
+            .render(&inputs, Landing::Path)
+            .ok_or_else(|| GatewayError::BadRequest("A value placed in the upstream path is a dot segment.".into()))?,
+        None => input.path.to_owned(),
+    };
+    let query = edited_query(&input, &inputs)?;
+    let path_and_query = match &query {
+        Some(q) => format!("{path}?{q}"),
+        None => path,
+    };
+    let uri = input.upstream.uri(&path_and_query).map_err(|_| GatewayError::BadRequest("The request path cannot be forwarded.".into()))?;
+
+    let mut headers = input.headers.clone();
+    strip_hop_by_hop(&mut headers);
+    for name in [header::HOST, header::CONTENT_LENGTH, header::EXPECT] {
+        headers.remove(name);
+    }
+    for name in GATEWAY_OWNED {
+        headers.remove(*name);
+    }
+    if !continue_trace {
+        headers.remove("tracestate");
+    }
+    if let Some(v) = forwarded_for(input.headers, input.client, input.client_ip_mode) {
+        headers.insert("x-forwarded-for", v);
+    }
+    if let Some(ip) = client_ip(input.headers, input.client, input.client_ip_mode, 1) {
+        if let Ok(v) = HeaderValue::from_str(&ip.to_string()) {
+            headers.insert("x-real-ip", v);
+        }
+    }
+    headers.insert("x-forwarded-proto", HeaderValue::from_static(if input.client.https { "https" } else { "http" }));
+    if let Some(host) = input.headers.get(header::HOST).cloned().or_else(|| input.client.host.clone()) {
+        headers.insert("x-forwarded-host", host);
+    }
+    if let Ok(v) = HeaderValue::from_str(input.request_id) {
+        headers.insert("x-request-id", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(traceparent) {
+        headers.insert("traceparent", v);
+    }
+    for name in &input.route.request_headers.remove {
+        headers.remove(name);
+    }
+    for (name, template) in &input.route.request_headers.set {
+        let bad = || GatewayError::BadRequest(format!("The value for header `{name}` is not a valid header value."));
+        let text = template.render(&inputs, Landing::Header).ok_or_else(bad)?;
+        let value = HeaderValue::from_str(&text).map_err(|_| bad())?;
+        headers.insert(name.clone(), value);
+    }
+
+    let mut req = http::Request::new(input.body);
+    *req.method_mut() = input.method.clone();
+    *req.uri_mut() = uri;
+    *req.headers_mut() = headers;
+    Ok(req)
+}
+
+/// Cleans the upstream's answer for the client and applies the route's edits.
+pub(crate) fn client_response(route: &Route, method: &http::Method, mut resp: http::Response<Bytes>) -> http::Response<Bytes> {
+    let headers = resp.headers_mut();
+    strip_hop_by_hop(headers);
+    if method != http::Method::HEAD {
+        // The body is complete in memory; the server writes the true length.
+        headers.remove(header::CONTENT_LENGTH);
+    }
+    for name in &route.response_remove {
+        headers.remove(name);
+    }
+    for (name, value) in &route.response_headers {
+        headers.insert(name.clone(), value.clone());
+    }
+    resp
+}
+
+/// Names of headers a client may not smuggle to the upstream (for docs/tests).
+pub fn gateway_owned_headers() -> impl Iterator<Item = HeaderName> {
+    GATEWAY_OWNED.iter().filter_map(|h| HeaderName::from_bytes(h.as_bytes()).ok())
+}

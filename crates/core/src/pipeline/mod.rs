@@ -1,0 +1,229 @@
+//! The request pipeline: normalise path → admin endpoints → limits → match
+//! route → CORS preflight → forward → response. Each stage returns a
+//! `GatewayError` on failure; `finish` puts the per-request headers (request
+//! id, CORS, Server-Timing) on every answer, errors included, and records it.
+
+mod cors;
+mod forward;
+mod headers;
+pub mod ids;
+pub mod normalize;
+
+pub use forward::gateway_owned_headers;
+
+use crate::compile::route::Match;
+use crate::error::GatewayError;
+use crate::platform::{AnalyticsSink, Clock, Platform, RequestRecord, Timestamp, UpstreamClient, UpstreamError};
+use crate::Gateway;
+use bytes::Bytes;
+use futures_util::future::{select, Either};
+use http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use std::net::IpAddr;
+use std::pin::pin;
+
+/// What the adapter knows about the client's connection.
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    /// The address the platform reports (socket peer, `CF-Connecting-IP`,
+    /// Lambda `sourceIp`).
+    pub peer_ip: Option<IpAddr>,
+    /// Whether the client reached the gateway over TLS.
+    pub https: bool,
+    /// The host the client addressed, when the request carries no `Host`
+    /// header (HTTP/2, some platform events).
+    pub host: Option<HeaderValue>,
+}
+
+/// Per-request state carried through the stages.
+struct Ctx {
+    request_id: String,
+    started: Timestamp,
+    allowed_origin: Option<HeaderValue>,
+    route: Option<usize>,
+    upstream_micros: Option<u64>,
+}
+
+fn server_timing(total_us: u64, upstream_us: Option<u64>) -> HeaderValue {
+    let ms = |us: u64| format!("{}.{:03}", us / 1000, us % 1000);
+    let text = match upstream_us {
+        Some(u) => format!("gateway;dur={}, upstream;dur={}", ms(total_us), ms(u)),
+        None => format!("gateway;dur={}", ms(total_us)),
+    };
+    HeaderValue::from_str(&text).unwrap_or(HeaderValue::from_static("gateway"))
+}
+
+impl Gateway {
+    /// Handles one request end to end. Never panics on client or upstream
+    /// input; every failure is answered as problem+json.
+    pub async fn handle<P: Platform>(&self, platform: &P, request: Request<Bytes>, client: ClientInfo) -> Response<Bytes> {
+        let started = platform.clock().now();
+        let incoming_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).filter(|v| ids::is_sane_request_id(v));
+        let request_id = incoming_id.map_or_else(ids::new_request_id, str::to_owned);
+        let allowed_origin = match (&self.cors, request.headers().get(header::ORIGIN)) {
+            (Some(cors), Some(origin)) => cors.allow_origin(origin),
+            _ => None,
+        };
+        let mut ctx = Ctx { request_id, started, allowed_origin, route: None, upstream_micros: None };
+        let method = request.method().clone();
+        let path_for_log = request.uri().path().to_owned();
+        let response = match self.route_request(platform, request, &client, &mut ctx).await {
+            Ok(resp) => resp,
+            Err(err) => {
+                tracing::debug!(request_id = %ctx.request_id, error = ?err, "request refused");
+                err.to_response(&ctx.request_id)
+            }
+        };
+        self.finish(platform, response, &ctx, &method, &path_for_log)
+    }
+
+    /// An answer the adapter must give before the core sees the request (a
+    /// body over the limit while reading it, a request it cannot convert),
+    /// with the same headers as any other gateway answer.
+    pub fn reject(&self, error: GatewayError, request_headers: &http::HeaderMap) -> Response<Bytes> {
+        let incoming_id = request_headers.get("x-request-id").and_then(|v| v.to_str().ok()).filter(|v| ids::is_sane_request_id(v));
+        let request_id = incoming_id.map_or_else(ids::new_request_id, str::to_owned);
+        let mut resp = error.to_response(&request_id);
+        if let Ok(v) = HeaderValue::from_str(&request_id) {
+            resp.headers_mut().insert("x-request-id", v);
+        }
+        if let Some(cors) = &self.cors {
+            let allowed = request_headers.get(header::ORIGIN).and_then(|o| cors.allow_origin(o));
+            cors::decorate(cors, allowed.as_ref(), resp.headers_mut());
+        }
+        resp
+    }
+
+    async fn route_request<P: Platform>(
+        &self,
+        platform: &P,
+        request: Request<Bytes>,
+        client: &ClientInfo,
+        ctx: &mut Ctx,
+    ) -> Result<Response<Bytes>, GatewayError> {
+        let (parts, body) = request.into_parts();
+        let path = normalize::normalize(parts.uri.path()).map_err(|e| GatewayError::BadRequest(e.describe().into()))?;
+        if headers::block_size(&parts.headers) > self.max_header_bytes {
+            return Err(GatewayError::HeadersTooLarge { limit: self.max_header_bytes });
+        }
+        let declared = parts.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > self.max_body_bytes) || body.len() as u64 > self.max_body_bytes {
+            return Err(GatewayError::PayloadTooLarge { limit: self.max_body_bytes });
+        }
+        if path == "/_gateway" || path.starts_with("/_gateway/") {
+            return self.admin(platform, &parts.method, &path);
+        }
+        let (route_idx, params) = match self.table.lookup(&self.routes, &path, &parts.method) {
+            Match::Found { route, params } => (route, params),
+            Match::MethodNotAllowed(allow) => {
+                if let (Some(cors), true) = (&self.cors, cors::is_preflight(&parts.method, &parts.headers)) {
+                    return Ok(cors::preflight(cors, ctx.allowed_origin.as_ref()));
+                }
+                return Err(GatewayError::MethodNotAllowed { allow });
+            }
+            Match::NotFound => return Err(GatewayError::NotFound),
+        };
+        ctx.route = Some(route_idx);
+        let route = self.routes.get(route_idx).ok_or(GatewayError::Internal)?;
+        if let (Some(cors), true) = (&self.cors, cors::is_preflight(&parts.method, &parts.headers)) {
+            if !route.methods.as_ref().is_some_and(|m| m.contains(&Method::OPTIONS)) {
+                return Ok(cors::preflight(cors, ctx.allowed_origin.as_ref()));
+            }
+        }
+        let upstream = self.upstreams.get(route.upstream).ok_or(GatewayError::Internal)?;
+        let incoming_trace = parts.headers.get("traceparent").and_then(|v| v.to_str().ok());
+        let (traceparent, continued) = ids::next_traceparent(incoming_trace);
+        let upstream_req = forward::upstream_request(
+            forward::ForwardInput {
+                route,
+                upstream,
+                method: &parts.method,
+                headers: &parts.headers,
+                path: &path,
+                query: parts.uri.query(),
+                params: &params,
+                body,
+                client,
+                client_ip_mode: self.client_ip,
+                request_id: &ctx.request_id,
+            },
+            &traceparent,
+            continued,
+        )?;
+        let sent_at = platform.clock().now();
+        let call = pin!(platform.upstream().send(upstream_req, route.timeout));
+        let deadline = pin!(platform.clock().sleep(route.timeout));
+        let outcome = match select(call, deadline).await {
+            Either::Left((result, _)) => result,
+            Either::Right(((), _)) => Err(UpstreamError::Timeout),
+        };
+        ctx.upstream_micros = Some(platform.clock().now().since(sent_at).as_micros().try_into().unwrap_or(u64::MAX));
+        match outcome {
+            Ok(resp) => Ok(forward::client_response(route, &parts.method, resp)),
+            Err(e) => {
+                tracing::warn!(request_id = %ctx.request_id, route = %route.id, upstream = %upstream.name, error = %e, "upstream call failed");
+                Err(match e {
+                    UpstreamError::Timeout => GatewayError::UpstreamTimeout,
+                    UpstreamError::Connect(_) => GatewayError::UpstreamUnreachable,
+                    UpstreamError::Protocol(_) => GatewayError::UpstreamBadResponse,
+                })
+            }
+        }
+    }
+
+    fn admin<P: Platform>(&self, platform: &P, method: &Method, path: &str) -> Result<Response<Bytes>, GatewayError> {
+        if path != "/_gateway/health" {
+            return Err(GatewayError::NotFound);
+        }
+        if method != Method::GET && method != Method::HEAD {
+            return Err(GatewayError::MethodNotAllowed { allow: HeaderValue::from_static("GET, HEAD") });
+        }
+        let body = serde_json::json!({
+            "status": "ok",
+            "version": env!("CARGO_PKG_VERSION"),
+            "runtime": platform.runtime().as_str(),
+        });
+        let mut resp = Response::new(Bytes::from(body.to_string()));
+        resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        Ok(resp)
+    }
+
+    fn finish<P: Platform>(&self, platform: &P, mut resp: Response<Bytes>, ctx: &Ctx, method: &Method, path: &str) -> Response<Bytes> {
+        let total = platform.clock().now().since(ctx.started);
+        let total_us = u64::try_from(total.as_micros()).unwrap_or(u64::MAX);
+        let headers = resp.headers_mut();
+        if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
+            headers.insert("x-request-id", v);
+        }
+        headers.append("server-timing", server_timing(total_us, ctx.upstream_micros));
+        if let Some(cors) = &self.cors {
+            if resp.status() != StatusCode::NO_CONTENT || resp.headers().get(header::ACCESS_CONTROL_ALLOW_METHODS).is_none() {
+                cors::decorate(cors, ctx.allowed_origin.as_ref(), resp.headers_mut());
+            }
+        }
+        let route = ctx.route.and_then(|r| self.routes.get(r)).map(|r| r.id.clone());
+        let status = resp.status().as_u16();
+        tracing::info!(
+            target: "tollgate::access",
+            request_id = %ctx.request_id,
+            method = %method,
+            path = %path,
+            route = route.as_deref().unwrap_or("-"),
+            status,
+            duration_us = total_us,
+            upstream_us = ctx.upstream_micros,
+            "request"
+        );
+        platform.analytics().record(RequestRecord {
+            at: ctx.started,
+            request_id: ctx.request_id.clone(),
+            route,
+            consumer: None,
+            method: method.to_string(),
+            status,
+            duration_micros: total_us,
+            upstream_micros: ctx.upstream_micros,
+        });
+        resp
+    }
+}

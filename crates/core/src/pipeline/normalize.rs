@@ -1,0 +1,211 @@
+//! Path normalisation, the first stage of the pipeline (spec §4 Matching):
+//! percent-encoded unreserved characters decoded, dot segments removed, `//`
+//! collapsed. Paths that escape the root or hide a `/`, `\`, NUL, a matrix
+//! parameter or a double-encoded separator are refused: the normalised path is
+//! both what is matched and what is forwarded, so nothing downstream can see a
+//! different path than the router saw.
+
+/// Why a path was refused (each becomes a 400).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathError {
+    NotAbsolute,
+    EscapesRoot,
+    EncodedSlash,
+    Backslash,
+    Nul,
+    BadEscape,
+    DoubleEncoded,
+    MatrixParameter,
+    ControlCharacter,
+}
+
+impl PathError {
+    pub fn describe(self) -> &'static str {
+        match self {
+            PathError::NotAbsolute => "The path must start with `/`.",
+            PathError::EscapesRoot => "The path climbs above the root with `..`.",
+            PathError::EncodedSlash => "The path holds an encoded `/` (%2F).",
+            PathError::Backslash => "The path holds a backslash, raw or encoded (%5C).",
+            PathError::Nul => "The path holds an encoded NUL (%00).",
+            PathError::BadEscape => "The path holds a malformed percent-escape.",
+            PathError::DoubleEncoded => "The path holds a double-encoded separator or dot (%25...).",
+            PathError::MatrixParameter => "The path holds a `;` (matrix parameters are not accepted).",
+            PathError::ControlCharacter => "The path holds a control character.",
+        }
+    }
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+fn unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
+}
+
+/// Decodes the unreserved escapes of one segment and checks it.
+fn segment(raw: &[u8], out: &mut String) -> Result<(), PathError> {
+    let mut i = 0;
+    while i < raw.len() {
+        let b = raw[i];
+        match b {
+            b'%' => {
+                let (Some(h), Some(l)) = (raw.get(i + 1).copied().and_then(hex), raw.get(i + 2).copied().and_then(hex)) else {
+                    return Err(PathError::BadEscape);
+                };
+                let v = h * 16 + l;
+                match v {
+                    b'/' => return Err(PathError::EncodedSlash),
+                    b'\\' => return Err(PathError::Backslash),
+                    0 => return Err(PathError::Nul),
+                    b'%' => {
+                        // %25 followed by the escape of a separator, dot or NUL: a
+                        // second decoding would turn it into one.
+                        let next = (raw.get(i + 3).copied().and_then(hex), raw.get(i + 4).copied().and_then(hex));
+                        if let (Some(h2), Some(l2)) = next {
+                            if matches!(h2 * 16 + l2, b'.' | b'/' | b'\\' | 0 | b'%') {
+                                return Err(PathError::DoubleEncoded);
+                            }
+                        }
+                        out.push_str("%25");
+                    }
+                    v if unreserved(v) => out.push(char::from(v)),
+                    v if v < 0x20 || v == 0x7f => return Err(PathError::ControlCharacter),
+                    v => {
+                        const HEX: &[u8; 16] = b"0123456789ABCDEF";
+                        out.push('%');
+                        out.push(char::from(HEX[usize::from(v >> 4)]));
+                        out.push(char::from(HEX[usize::from(v & 15)]));
+                    }
+                }
+                i += 3;
+            }
+            b'\\' => return Err(PathError::Backslash),
+            b';' => return Err(PathError::MatrixParameter),
+            b if b < 0x20 || b == 0x7f => return Err(PathError::ControlCharacter),
+            _ => {
+                // Multi-byte UTF-8 is copied through as it came (the URI parser
+                // only lets ASCII in; this keeps any other input intact).
+                let start = i;
+                let mut end = i + 1;
+                while end < raw.len() && !matches!(raw[end], b'%' | b'\\' | b';') && raw[end] >= 0x20 && raw[end] != 0x7f {
+                    end += 1;
+                }
+                out.push_str(&String::from_utf8_lossy(&raw[start..end]));
+                i = end;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
+/// Normalises the path part of a request target (without the query).
+pub fn normalize(path: &str) -> Result<String, PathError> {
+    let Some(rest) = path.strip_prefix('/') else {
+        return Err(PathError::NotAbsolute);
+    };
+    let mut segments: Vec<String> = Vec::new();
+    let mut trailing_slash = false;
+    let parts: Vec<&str> = rest.split('/').collect();
+    let last = parts.len().saturating_sub(1);
+    for (n, raw) in parts.iter().enumerate() {
+        let mut seg = String::with_capacity(raw.len());
+        segment(raw.as_bytes(), &mut seg)?;
+        let is_last = n == last;
+        match seg.as_str() {
+            "" => trailing_slash = is_last,
+            "." => trailing_slash = is_last,
+            ".." => {
+                if segments.pop().is_none() {
+                    return Err(PathError::EscapesRoot);
+                }
+                trailing_slash = is_last;
+            }
+            _ => {
+                segments.push(seg);
+                trailing_slash = false;
+            }
+        }
+    }
+    let mut out = String::with_capacity(path.len());
+    for s in &segments {
+        out.push('/');
+        out.push_str(s);
+    }
+    if out.is_empty() || trailing_slash {
+        out.push('/');
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepted_paths_normalise_to() {
+        let cases = [
+            ("/", "/"),
+            ("/a/b", "/a/b"),
+            ("/a/b/", "/a/b/"),
+            ("//admin", "/admin"),
+            ("/a//b///c", "/a/b/c"),
+            ("/public/../admin", "/admin"),
+            ("/public/%2e%2e/admin", "/admin"),
+            ("/public/%2E%2E/admin", "/admin"),
+            ("/public/./x", "/public/x"),
+            ("/a/.", "/a/"),
+            ("/a/b/..", "/a/"),
+            ("/%61dmin", "/admin"),
+            ("/%7euser", "/~user"),
+            ("/a%20b", "/a%20b"),
+            ("/a%2cb", "/a%2Cb"),
+            ("/a%3Bb", "/a%3Bb"),
+            ("/100%25", "/100%25"),
+            ("/v1/users/%C3%A9", "/v1/users/%C3%A9"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(normalize(input), Ok(want.to_owned()), "{input}");
+        }
+    }
+
+    #[test]
+    fn refused_paths_say_why() {
+        let cases = [
+            ("admin", PathError::NotAbsolute),
+            ("/..", PathError::EscapesRoot),
+            ("/a/../..", PathError::EscapesRoot),
+            ("/%2e%2e/x", PathError::EscapesRoot),
+            ("/a%2Fb", PathError::EncodedSlash),
+            ("/a%2fb", PathError::EncodedSlash),
+            ("/a%5Cb", PathError::Backslash),
+            ("/a\\b", PathError::Backslash),
+            ("/a%00b", PathError::Nul),
+            ("/a%zz", PathError::BadEscape),
+            ("/a%2", PathError::BadEscape),
+            ("/public/%252e%252e/admin", PathError::DoubleEncoded),
+            ("/a%252Fb", PathError::DoubleEncoded),
+            ("/a%2525", PathError::DoubleEncoded),
+            ("/admin;jsessionid=1", PathError::MatrixParameter),
+            ("/a%0Ab", PathError::ControlCharacter),
+        ];
+        for (input, want) in cases {
+            assert_eq!(normalize(input), Err(want), "{input}");
+        }
+    }
+
+    #[test]
+    fn normalising_twice_changes_nothing() {
+        for input in ["/a/./b/../c//d/", "/%61/%2e/b", "/x%20y/%7E"] {
+            let once = normalize(input).expect("valid");
+            assert_eq!(normalize(&once), Ok(once.clone()), "{input}");
+        }
+    }
+}

@@ -1,0 +1,315 @@
+//! In-memory implementations of every port: the local server's default state
+//! stores, and the manual clock and scripted upstream that native tests use to
+//! drive the whole pipeline without sockets.
+
+use super::{
+    AnalyticsSink, CachedResponse, Clock, CounterOutcome, CounterStore, Deferrer, KeyValueStore, MaybeSend,
+    Platform, RequestRecord, ResponseCache, Runtime, StoreError, Timestamp, UpstreamClient, UpstreamError,
+};
+use bytes::Bytes;
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding one of these locks cannot leave the data half-written
+    // (every critical section is a single map operation), so poisoning is ignored.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Counters in a process-local map (exact within one process).
+#[derive(Default)]
+pub struct MemoryCounters {
+    map: Mutex<HashMap<String, (u64, Timestamp)>>,
+}
+
+impl CounterStore for MemoryCounters {
+    fn increment(
+        &self,
+        key: &str,
+        delta: u64,
+        limit: u64,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<CounterOutcome, StoreError>> + MaybeSend {
+        let mut map = lock(&self.map);
+        if map.len() > 100_000 {
+            map.retain(|_, (_, exp)| *exp > now);
+        }
+        let entry = map.entry(key.to_owned()).or_insert((0, expires_at));
+        if entry.1 <= now {
+            *entry = (0, expires_at);
+        }
+        let next = entry.0.saturating_add(delta);
+        let outcome = if next <= limit {
+            entry.0 = next;
+            CounterOutcome { admitted: true, count: next }
+        } else {
+            CounterOutcome { admitted: false, count: entry.0 }
+        };
+        std::future::ready(Ok(outcome))
+    }
+}
+
+/// Key-value pairs in a process-local map.
+#[derive(Default)]
+pub struct MemoryKv {
+    map: Mutex<HashMap<String, (Bytes, Option<Timestamp>)>>,
+}
+
+impl KeyValueStore for MemoryKv {
+    fn get(&self, key: &str, now: Timestamp) -> impl Future<Output = Result<Option<Bytes>, StoreError>> + MaybeSend {
+        let map = lock(&self.map);
+        let value = map
+            .get(key)
+            .filter(|(_, exp)| exp.is_none_or(|e| e > now))
+            .map(|(v, _)| v.clone());
+        std::future::ready(Ok(value))
+    }
+    fn put(
+        &self,
+        key: &str,
+        value: Bytes,
+        expires_at: Option<Timestamp>,
+    ) -> impl Future<Output = Result<(), StoreError>> + MaybeSend {
+        lock(&self.map).insert(key.to_owned(), (value, expires_at));
+        std::future::ready(Ok(()))
+    }
+    fn delete(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + MaybeSend {
+        lock(&self.map).remove(key);
+        std::future::ready(Ok(()))
+    }
+}
+
+/// Responses in an ordered map (prefix purges are a range scan).
+#[derive(Default)]
+pub struct MemoryCache {
+    map: Mutex<BTreeMap<String, CachedResponse>>,
+}
+
+impl ResponseCache for MemoryCache {
+    fn get(&self, key: &str) -> impl Future<Output = Result<Option<CachedResponse>, StoreError>> + MaybeSend {
+        std::future::ready(Ok(lock(&self.map).get(key).cloned()))
+    }
+    fn put(&self, key: &str, response: CachedResponse) -> impl Future<Output = Result<(), StoreError>> + MaybeSend {
+        lock(&self.map).insert(key.to_owned(), response);
+        std::future::ready(Ok(()))
+    }
+    fn purge_prefix(&self, prefix: &str) -> impl Future<Output = Result<Option<u64>, StoreError>> + MaybeSend {
+        let mut map = lock(&self.map);
+        let keys: Vec<String> = map
+            .range(prefix.to_owned()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in &keys {
+            map.remove(k);
+        }
+        std::future::ready(Ok(Some(keys.len() as u64)))
+    }
+}
+
+/// Keeps every record (tests read them back); bounded to the newest 10,000.
+#[derive(Default)]
+pub struct MemoryAnalytics {
+    records: Mutex<Vec<RequestRecord>>,
+}
+
+impl MemoryAnalytics {
+    pub fn records(&self) -> Vec<RequestRecord> {
+        lock(&self.records).clone()
+    }
+}
+
+impl AnalyticsSink for MemoryAnalytics {
+    fn record(&self, record: RequestRecord) {
+        let mut records = lock(&self.records);
+        if records.len() >= 10_000 {
+            records.remove(0);
+        }
+        records.push(record);
+    }
+}
+
+/// A clock that moves only when told to; `sleep` advances it and returns at once.
+#[derive(Default, Clone)]
+pub struct ManualClock {
+    micros: Arc<AtomicU64>,
+}
+
+impl ManualClock {
+    pub fn at(t: Timestamp) -> Self {
+        ManualClock { micros: Arc::new(AtomicU64::new(t.0)) }
+    }
+    pub fn advance(&self, d: Duration) {
+        let add = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+        self.micros.fetch_add(add, Ordering::SeqCst);
+    }
+    pub fn set(&self, t: Timestamp) {
+        self.micros.store(t.0, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Timestamp {
+        Timestamp(self.micros.load(Ordering::SeqCst))
+    }
+    fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + MaybeSend {
+        self.advance(duration);
+        std::future::ready(())
+    }
+}
+
+/// What a scripted upstream does with one request.
+pub enum Script {
+    Respond(http::Response<Bytes>),
+    Fail(UpstreamError),
+    /// Never answers (the gateway's deadline must fire).
+    Hang,
+}
+
+type ScriptFn = dyn Fn(&http::Request<Bytes>) -> Script + Send + Sync;
+
+/// An upstream that answers from a closure and remembers what it was sent.
+#[derive(Clone)]
+pub struct ScriptedUpstream {
+    script: Arc<ScriptFn>,
+    seen: Arc<Mutex<Vec<http::Request<Bytes>>>>,
+}
+
+impl ScriptedUpstream {
+    pub fn new(script: impl Fn(&http::Request<Bytes>) -> Script + Send + Sync + 'static) -> Self {
+        ScriptedUpstream { script: Arc::new(script), seen: Arc::default() }
+    }
+    /// Answers 200 with a JSON body describing the request (like the echo backend).
+    pub fn echo() -> Self {
+        Self::new(|req| {
+            let headers: serde_json::Map<String, serde_json::Value> = req
+                .headers()
+                .iter()
+                .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into()))
+                .collect();
+            let body = serde_json::json!({
+                "method": req.method().as_str(),
+                "uri": req.uri().to_string(),
+                "path": req.uri().path(),
+                "query": req.uri().query().unwrap_or(""),
+                "headers": headers,
+                "body": String::from_utf8_lossy(req.body()),
+            });
+            let mut resp = http::Response::new(Bytes::from(body.to_string()));
+            resp.headers_mut()
+                .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+            Script::Respond(resp)
+        })
+    }
+    /// Every request this upstream received, in order.
+    pub fn requests(&self) -> Vec<http::Request<Bytes>> {
+        lock(&self.seen).clone()
+    }
+}
+
+impl UpstreamClient for ScriptedUpstream {
+    fn send(
+        &self,
+        request: http::Request<Bytes>,
+        _timeout: Duration,
+    ) -> impl Future<Output = Result<http::Response<Bytes>, UpstreamError>> + MaybeSend {
+        let script = (self.script)(&request);
+        lock(&self.seen).push(request);
+        async move {
+            match script {
+                Script::Respond(r) => Ok(r),
+                Script::Fail(e) => Err(e),
+                Script::Hang => std::future::pending().await,
+            }
+        }
+    }
+}
+
+/// Holds deferred work until a test takes it and awaits it.
+#[cfg(not(target_family = "wasm"))]
+#[derive(Default)]
+pub struct QueuedDeferrer {
+    queue: Mutex<Vec<std::pin::Pin<Box<dyn Future<Output = ()> + Send>>>>,
+}
+
+#[cfg(not(target_family = "wasm"))]
+impl QueuedDeferrer {
+    /// Takes the queued work, to be awaited by the caller.
+    pub fn take(&self) -> Vec<std::pin::Pin<Box<dyn Future<Output = ()> + Send>>> {
+        std::mem::take(&mut *lock(&self.queue))
+    }
+}
+
+#[cfg(not(target_family = "wasm"))]
+impl Deferrer for QueuedDeferrer {
+    fn defer(&self, work: impl Future<Output = ()> + MaybeSend + 'static) {
+        lock(&self.queue).push(Box::pin(work));
+    }
+}
+
+/// Every port in memory, with a manual clock and a scripted upstream.
+#[cfg(not(target_family = "wasm"))]
+pub struct MemoryPlatform {
+    pub upstream: ScriptedUpstream,
+    pub clock: ManualClock,
+    pub counters: MemoryCounters,
+    pub kv: MemoryKv,
+    pub cache: MemoryCache,
+    pub analytics: MemoryAnalytics,
+    pub deferred: QueuedDeferrer,
+}
+
+#[cfg(not(target_family = "wasm"))]
+impl MemoryPlatform {
+    pub fn new(upstream: ScriptedUpstream) -> Self {
+        MemoryPlatform {
+            upstream,
+            clock: ManualClock::at(Timestamp::from_millis(1_790_000_000_000)),
+            counters: MemoryCounters::default(),
+            kv: MemoryKv::default(),
+            cache: MemoryCache::default(),
+            analytics: MemoryAnalytics::default(),
+            deferred: QueuedDeferrer::default(),
+        }
+    }
+}
+
+#[cfg(not(target_family = "wasm"))]
+impl Platform for MemoryPlatform {
+    type Upstream = ScriptedUpstream;
+    type Clock = ManualClock;
+    type Counters = MemoryCounters;
+    type Kv = MemoryKv;
+    type Cache = MemoryCache;
+    type Analytics = MemoryAnalytics;
+    type Defer = QueuedDeferrer;
+
+    fn runtime(&self) -> Runtime {
+        Runtime::Local
+    }
+    fn upstream(&self) -> &ScriptedUpstream {
+        &self.upstream
+    }
+    fn clock(&self) -> &ManualClock {
+        &self.clock
+    }
+    fn counters(&self) -> &MemoryCounters {
+        &self.counters
+    }
+    fn kv(&self) -> &MemoryKv {
+        &self.kv
+    }
+    fn cache(&self) -> &MemoryCache {
+        &self.cache
+    }
+    fn analytics(&self) -> &MemoryAnalytics {
+        &self.analytics
+    }
+    fn defer(&self) -> &QueuedDeferrer {
+        &self.deferred
+    }
+}

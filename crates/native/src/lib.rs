@@ -1,0 +1,86 @@
+//! Port implementations shared by the two tokio runtimes, the local server and
+//! the Lambda adapter: the reqwest upstream client, the tokio clock, deferred
+//! work as spawned tasks, and a `NativePlatform` bundling them with the
+//! in-memory stores from the core.
+
+mod clock;
+mod upstream;
+
+pub use clock::TokioClock;
+pub use upstream::ReqwestUpstream;
+
+use std::future::Future;
+use tollgate_core::platform::memory::{MemoryAnalytics, MemoryCache, MemoryCounters, MemoryKv};
+use tollgate_core::platform::{Deferrer, MaybeSend, Platform, Runtime};
+
+/// Deferred work runs as a tokio task after the response is returned.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SpawnDeferrer;
+
+impl Deferrer for SpawnDeferrer {
+    fn defer(&self, work: impl Future<Output = ()> + MaybeSend + 'static) {
+        tokio::spawn(work);
+    }
+}
+
+/// The ports of a tokio runtime: real HTTP and time, state in memory.
+pub struct NativePlatform {
+    pub runtime: Runtime,
+    pub upstream: ReqwestUpstream,
+    pub clock: TokioClock,
+    pub counters: MemoryCounters,
+    pub kv: MemoryKv,
+    pub cache: MemoryCache,
+    pub analytics: MemoryAnalytics,
+    pub deferrer: SpawnDeferrer,
+}
+
+impl NativePlatform {
+    pub fn new(runtime: Runtime) -> Result<Self, String> {
+        Ok(NativePlatform {
+            runtime,
+            upstream: ReqwestUpstream::new()?,
+            clock: TokioClock,
+            counters: MemoryCounters::default(),
+            kv: MemoryKv::default(),
+            cache: MemoryCache::default(),
+            analytics: MemoryAnalytics::default(),
+            deferrer: SpawnDeferrer,
+        })
+    }
+}
+
+impl Platform for NativePlatform {
+    type Upstream = ReqwestUpstream;
+    type Clock = TokioClock;
+    type Counters = MemoryCounters;
+    type Kv = MemoryKv;
+    type Cache = MemoryCache;
+    type Analytics = MemoryAnalytics;
+    type Defer = SpawnDeferrer;
+
+    fn runtime(&self) -> Runtime {
+        self.runtime
+    }
+    fn upstream(&self) -> &ReqwestUpstream {
+        &self.upstream
+    }
+    fn clock(&self) -> &TokioClock {
+        &self.clock
+    }
+    fn counters(&self) -> &MemoryCounters {
+        &self.counters
+    }
+    fn kv(&self) -> &MemoryKv {
+        &self.kv
+    }
+    fn cache(&self) -> &MemoryCache {
+        &self.cache
+    }
+    fn analytics(&self) -> &MemoryAnalytics {
+        &self.analytics
+    }
+    fn defer(&self) -> &SpawnDeferrer {
+        &self.deferrer
+    }
+}
