@@ -1,1 +1,68 @@
-fn main() {}
+//! The `tollgate` command line: `serve` (local server), `check` (validate a
+//! config), `demo` (example config with in-process example backends).
+
+mod check;
+mod demo;
+mod logging;
+mod serve;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "tollgate", version, about = "An API gateway for Cloudflare Workers, AWS Lambda and your laptop")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum Target {
+    Cloudflare,
+    Lambda,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gateway as a local server (state in memory).
+    Serve {
+        /// Config file (YAML or JSON).
+        #[arg(short, long, default_value = "gateway.yaml")]
+        config: PathBuf,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+    },
+    /// Validate a config: exit 0 with a summary, 1 with `file:line:col: message` per problem.
+    Check {
+        /// Config file (YAML or JSON).
+        #[arg(default_value = "gateway.yaml")]
+        config: PathBuf,
+        /// Also check the config against a platform's limits.
+        #[arg(long, value_enum)]
+        target: Option<Target>,
+    },
+    /// Start the example config with in-process example backends and print curl commands.
+    Demo {
+        /// Address the gateway listens on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check { config, target } => check::run(&config, target),
+        Command::Serve { config, listen } => {
+            logging::init();
+            serve::run_file(&config, listen)
+        }
+        Command::Demo { listen } => {
+            logging::init();
+            demo::run(listen)
+        }
+    }
+}

@@ -15,8 +15,10 @@ mod error;
 mod gateway;
 pub mod pipeline;
 pub mod platform;
+mod target;
 
 pub use compile::load;
 pub use error::GatewayError;
 pub use gateway::{Gateway, RouteSummary, UpstreamSummary};
 pub use pipeline::ClientInfo;
+pub use target::{TargetFinding, TargetPlatform};

@@ -27,6 +27,8 @@ pub(crate) struct Route {
     pub upstream: usize,
     pub rewrite: Option<Template>,
     pub timeout: Duration,
+    /// Where the effective timeout was set (route, else its upstream).
+    pub timeout_loc: crate::config::Location,
     pub request_headers: HeaderEdits,
     pub query: QueryEdits,
     pub response_headers: Vec<(HeaderName, HeaderValue)>,
@@ -139,6 +141,7 @@ pub(crate) fn compile_route(
     });
     let upstream = match upstreams.iter().position(|u| u.name == cfg.upstream) {
         Some(u) => u,
+        None if parsed.broken_upstreams.contains(&cfg.upstream) => 0,
         None => {
             let known: Vec<&str> = upstreams.iter().map(|u| u.name.as_str()).collect();
             problems.push(loc("upstream"), format!("route `{id}`: unknown upstream `{}` (known: {})", cfg.upstream, if known.is_empty() { "none".into() } else { known.join(", ") }));
@@ -156,6 +159,11 @@ pub(crate) fn compile_route(
         }
         Template::parse(r, &params).map_err(|e| problems.push(loc("rewrite"), format!("route `{id}`: rewrite: {e}"))).ok()
     });
+    let timeout_loc = if cfg.timeout.is_some() {
+        loc("timeout")
+    } else {
+        parsed.loc(&["upstreams", &cfg.upstream, "timeout"])
+    };
     let timeout = cfg.timeout.map(|d| d.0).or_else(|| upstreams.get(upstream).map(|u| u.timeout)).unwrap_or(super::upstream::DEFAULT_TIMEOUT);
     let request_headers = header_edits(&cfg.request.headers, &params, &format!("route `{id}`: request.headers"), problems, loc("request"));
     let mut query_set = Vec::new();
@@ -185,6 +193,7 @@ pub(crate) fn compile_route(
         upstream,
         rewrite,
         timeout,
+        timeout_loc,
         request_headers,
         query: QueryEdits { set: query_set, remove: cfg.request.query.remove.clone() },
         response_headers,

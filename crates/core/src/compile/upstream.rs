@@ -3,7 +3,8 @@
 use crate::config::{Location, Parsed, Problems, UpstreamConfig};
 use std::time::Duration;
 
-pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Upstream timeout when the config names none (below every platform's cap).
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone)]
 pub(crate) struct Target {

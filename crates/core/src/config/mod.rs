@@ -24,6 +24,8 @@ pub struct Parsed {
     pub(crate) route_nodes: Vec<usize>,
     /// Problems found so far (compile adds its own, then reports them all).
     pub(crate) problems: Problems,
+    /// Upstreams that failed to read (routes naming them get no second error).
+    pub(crate) broken_upstreams: Vec<String>,
 }
 
 impl Parsed {
@@ -54,22 +56,43 @@ fn unknown_field(message: &str) -> Option<&str> {
 }
 
 /// Deserialises one node into `T`, recording a located problem on failure.
-pub(crate) fn read<T: DeserializeOwned>(node: &Node, problems: &mut Problems) -> Option<T> {
-    let value = node.to_json();
-    match serde_path_to_error::deserialize::<_, T>(value) {
-        Ok(v) => Some(v),
-        Err(err) => {
-            let message = err.inner().to_string();
-            let loc = node.locate(err.path(), unknown_field(&message));
-            let path = err.path().to_string();
-            if path == "." || path.is_empty() {
-                problems.push(loc, message);
-            } else {
-                problems.push(loc, format!("{path}: {message}"));
+/// An unknown key is reported and dropped, and the rest read again, so that
+/// one typo does not hide the problems after it.
+pub(crate) fn read<T: DeserializeOwned>(node: &Node, context: &str, problems: &mut Problems) -> Option<T> {
+    let mut node = node.clone();
+    for _ in 0..32 {
+        match serde_path_to_error::deserialize::<_, T>(node.to_json()) {
+            Ok(v) => return Some(v),
+            Err(err) => {
+                let message = err.inner().to_string();
+                let field = unknown_field(&message).map(str::to_owned);
+                let loc = node.locate(err.path(), field.as_deref());
+                let path = err.path().to_string();
+                match &field {
+                    Some(f) => {
+                        let parent = path.strip_suffix(f.as_str()).unwrap_or("").trim_end_matches('.');
+                        if parent.is_empty() {
+                            problems.push(loc, format!("{context}{message}"));
+                        } else {
+                            problems.push(loc, format!("{context}{parent}: {message}"));
+                        }
+                        if !node.remove_at(err.path(), f) {
+                            return None;
+                        }
+                    }
+                    None => {
+                        if path == "." || path.is_empty() {
+                            problems.push(loc, format!("{context}{message}"));
+                        } else {
+                            problems.push(loc, format!("{context}{path}: {message}"));
+                        }
+                        return None;
+                    }
+                }
             }
-            None
         }
     }
+    None
 }
 
 /// Refuses keys of capabilities that are not built yet, naming the capability.
@@ -95,16 +118,17 @@ pub fn parse(file: &str, text: &str, env: &dyn Fn(&str) -> Option<String>) -> Re
     let Some(tree) = yaml::parse(text, env, &mut problems) else {
         return Err(problems.finish());
     };
-    let (config, route_nodes) = read_sections(&tree, &mut problems);
-    Ok(Parsed { config, tree, route_nodes, problems })
+    let (config, route_nodes, broken_upstreams) = read_sections(&tree, &mut problems);
+    Ok(Parsed { config, tree, route_nodes, problems, broken_upstreams })
 }
 
-fn read_sections(tree: &Node, problems: &mut Problems) -> (Config, Vec<usize>) {
+fn read_sections(tree: &Node, problems: &mut Problems) -> (Config, Vec<usize>, Vec<String>) {
     let mut config = Config::default();
     let mut route_nodes = Vec::new();
+    let mut broken = Vec::new();
     let yaml::Kind::Map(entries) = &tree.kind else {
         problems.push(tree.loc, "the config must be a map with `version: 1` at the top");
-        return (config, route_nodes);
+        return (config, route_nodes, broken);
     };
     let root = refuse_not_built(tree, "top-level", model::NOT_BUILT_TOP, problems);
     for (key, loc, _) in entries {
@@ -114,27 +138,27 @@ fn read_sections(tree: &Node, problems: &mut Problems) -> (Config, Vec<usize>) {
     }
     match root.get("version") {
         None => problems.push(tree.loc, "missing `version: 1`"),
-        Some((node, _)) => match read::<u32>(node, problems) {
+        Some((node, _)) => match read::<u32>(node, "version: ", problems) {
             Some(1) => config.version = 1,
             Some(v) => problems.push(node.loc, format!("unsupported config version {v}: this tollgate reads version 1")),
             None => {}
         },
     }
     if let Some((node, _)) = root.get("admin") {
-        config.admin = read(node, problems).unwrap_or_default();
+        config.admin = read(node, "admin: ", problems).unwrap_or_default();
     }
     if let Some((node, _)) = root.get("limits") {
-        config.limits = read(node, problems).unwrap_or_default();
+        config.limits = read(node, "limits: ", problems).unwrap_or_default();
     }
     if let Some((node, _)) = root.get("cors") {
-        config.cors = read(node, problems);
+        config.cors = read(node, "cors: ", problems);
     }
     if let Some((node, _)) = root.get("client_ip") {
-        config.client_ip = read(node, problems).unwrap_or_default();
+        config.client_ip = read(node, "client_ip: ", problems).unwrap_or_default();
     }
     config.trusted_hops = 1;
     if let Some((node, _)) = root.get("trusted_hops") {
-        config.trusted_hops = read(node, problems).unwrap_or(1);
+        config.trusted_hops = read(node, "trusted_hops: ", problems).unwrap_or(1);
     }
     if let Some((node, _)) = root.get("upstreams") {
         if !matches!(node.kind, yaml::Kind::Map(_)) {
@@ -142,8 +166,11 @@ fn read_sections(tree: &Node, problems: &mut Problems) -> (Config, Vec<usize>) {
         }
         for (name, _, value) in node.entries() {
             let value = refuse_not_built(value, "upstream", model::NOT_BUILT_UPSTREAM, problems);
-            if let Some(u) = read::<UpstreamConfig>(&value, problems) {
-                config.upstreams.insert(name.clone(), u);
+            match read::<UpstreamConfig>(&value, &format!("upstream `{name}`: "), problems) {
+                Some(u) => {
+                    config.upstreams.insert(name.clone(), u);
+                }
+                None => broken.push(name.clone()),
             }
         }
     }
@@ -155,12 +182,14 @@ fn read_sections(tree: &Node, problems: &mut Problems) -> (Config, Vec<usize>) {
             }
             for (n, item) in node.items().iter().enumerate() {
                 let item = refuse_not_built(item, "route", model::NOT_BUILT_ROUTE, problems);
-                if let Some(r) = read::<RouteConfig>(&item, problems) {
+                let id = item.get("id").and_then(|(n, _)| n.to_json().as_str().map(str::to_owned));
+                let context = id.map_or_else(|| format!("route #{}: ", n + 1), |id| format!("route `{id}`: "));
+                if let Some(r) = read::<RouteConfig>(&item, &context, problems) {
                     config.routes.push(r);
                     route_nodes.push(n);
                 }
             }
         }
     }
-    (config, route_nodes)
+    (config, route_nodes, broken)
 }

@@ -83,6 +83,38 @@ impl Node {
     }
 }
 
+impl Node {
+    /// Removes `key` from the map at `path`; false when there is none.
+    pub(crate) fn remove_at(&mut self, path: &serde_path_to_error::Path, key: &str) -> bool {
+        let segments: Vec<&serde_path_to_error::Segment> = path.iter().collect();
+        self.remove_in(&segments, key)
+    }
+
+    fn remove_in(&mut self, segments: &[&serde_path_to_error::Segment], key: &str) -> bool {
+        use serde_path_to_error::Segment;
+        if let Some((seg, rest)) = segments.split_first() {
+            let child = match (seg, &mut self.kind) {
+                (Segment::Seq { index }, Kind::Seq(items)) => items.get_mut(*index),
+                (Segment::Map { key: k }, Kind::Map(entries)) if k != key => {
+                    entries.iter_mut().find(|(name, _, _)| name == k).map(|(_, _, v)| v)
+                }
+                _ => None,
+            };
+            if let Some(child) = child {
+                return child.remove_in(rest, key);
+            }
+        }
+        match &mut self.kind {
+            Kind::Map(entries) => {
+                let before = entries.len();
+                entries.retain(|(k, _, _)| k != key);
+                entries.len() < before
+            }
+            _ => false,
+        }
+    }
+}
+
 fn location(m: &Marker) -> Location {
     Location { line: u32::try_from(m.line()).unwrap_or(u32::MAX), col: u32::try_from(m.col() + 1).unwrap_or(u32::MAX) }
 }

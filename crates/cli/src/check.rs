@@ -1,0 +1,62 @@
+//! `tollgate check`: validates a config and prints a one-screen summary, or
+//! every problem as `file:line:col: message` (exit 1). With `--target`, also
+//! the platform's limits: impossible things are errors, limited ones warnings.
+
+use crate::Target;
+use std::path::Path;
+use std::process::ExitCode;
+use tollgate_core::Gateway;
+
+pub(crate) fn read_config(path: &Path) -> Result<(String, String), String> {
+    let name = path.display().to_string();
+    std::fs::read_to_string(path).map(|text| (name.clone(), text)).map_err(|e| format!("{name}: cannot read the config: {e}"))
+}
+
+pub(crate) fn load(path: &Path) -> Result<Gateway, String> {
+    let (name, text) = read_config(path)?;
+    tollgate_core::load(&name, &text, &|k| std::env::var(k).ok()).map_err(|e| e.to_string())
+}
+
+pub(crate) fn run(path: &Path, target: Option<Target>) -> ExitCode {
+    let gateway = match load(path) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(1);
+        }
+    };
+    let target = target.map(|t| match t {
+        Target::Cloudflare => tollgate_core::TargetPlatform::Cloudflare,
+        Target::Lambda => tollgate_core::TargetPlatform::Lambda,
+    });
+    let findings = target.map(|t| gateway.check_target(t)).unwrap_or_default();
+    let mut failed = false;
+    for f in &findings {
+        if f.error {
+            failed = true;
+            eprintln!("{}:{}:{}: {}", path.display(), f.location.line, f.location.col, f.message);
+        } else {
+            eprintln!("{}:{}:{}: warning: {}", path.display(), f.location.line, f.location.col, f.message);
+        }
+    }
+    if failed {
+        return ExitCode::from(1);
+    }
+    print_summary(path, &gateway);
+    ExitCode::SUCCESS
+}
+
+fn print_summary(path: &Path, gateway: &Gateway) {
+    let routes = gateway.routes();
+    let upstreams = gateway.upstreams();
+    println!("{}: ok — {} routes, {} upstreams, 0 consumers", path.display(), routes.len(), upstreams.len());
+    println!("routes:");
+    let width = routes.iter().map(|r| r.id.len()).max().unwrap_or(0);
+    for r in &routes {
+        println!("  {:width$}  {:<20} {} -> {}", r.id, r.methods.join(","), r.path, r.upstream);
+    }
+    println!("upstreams:");
+    for u in &upstreams {
+        println!("  {}  {} (timeout {} ms)", u.name, u.targets.join(", "), u.timeout_ms);
+    }
+}
