@@ -9,7 +9,9 @@ use tollgate_core::Gateway;
 
 pub(crate) fn read_config(path: &Path) -> Result<(String, String), String> {
     let name = path.display().to_string();
-    std::fs::read_to_string(path).map(|text| (name.clone(), text)).map_err(|e| format!("{name}: cannot read the config: {e}"))
+    std::fs::read_to_string(path)
+        .map(|text| (name.clone(), text))
+        .map_err(|e| format!("{name}: cannot read the config: {e}"))
 }
 
 pub(crate) fn load(path: &Path) -> Result<Gateway, String> {

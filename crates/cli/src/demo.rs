@@ -36,7 +36,13 @@ pub(crate) fn run(listen: SocketAddr) -> ExitCode {
         let bind = |addr: &'static str| async move {
             TcpListener::bind(addr).await.map_err(|e| format!("cannot start the example backend on {addr}: {e}"))
         };
-        let listeners = async { Ok::<_, String>((bind(USERS_ADDR).await?, bind(ECHO_ADDR).await?, TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?)) };
+        let listeners = async {
+            Ok::<_, String>((
+                bind(USERS_ADDR).await?,
+                bind(ECHO_ADDR).await?,
+                TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?,
+            ))
+        };
         let (users, echo, gw) = match listeners.await {
             Ok(l) => l,
             Err(e) => {

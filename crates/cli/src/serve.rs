@@ -102,10 +102,19 @@ pub(crate) async fn serve(listener: TcpListener, gateway: Gateway) -> Result<(),
     }
 }
 
-async fn handle(gateway: &Gateway, platform: &NativePlatform, req: hyper::Request<Incoming>, peer: SocketAddr) -> hyper::Response<Full<Bytes>> {
+async fn handle(
+    gateway: &Gateway,
+    platform: &NativePlatform,
+    req: hyper::Request<Incoming>,
+    peer: SocketAddr,
+) -> hyper::Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
     let limit = gateway.max_body_bytes();
-    let declared = parts.headers.get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    let declared = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
     let too_large = || {
         let mut resp = gateway.reject(GatewayError::PayloadTooLarge { limit }, &parts.headers);
         // The rest of the body is not read: the connection cannot be reused.
@@ -118,10 +127,14 @@ async fn handle(gateway: &Gateway, platform: &NativePlatform, req: hyper::Reques
     let cap = usize::try_from(limit).unwrap_or(usize::MAX);
     let bytes = match Limited::new(body, cap).collect().await {
         Ok(collected) => collected.to_bytes(),
-        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => return too_large(),
+        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+            return too_large();
+        }
         Err(e) => {
             tracing::debug!(error = %e, "request body could not be read");
-            return gateway.reject(GatewayError::BadRequest("The request body could not be read.".into()), &parts.headers).map(Full::new);
+            return gateway
+                .reject(GatewayError::BadRequest("The request body could not be read.".into()), &parts.headers)
+                .map(Full::new);
         }
     };
     let host = parts.uri.authority().and_then(|a| http::HeaderValue::from_str(a.as_str()).ok());
@@ -133,7 +146,7 @@ async fn handle(gateway: &Gateway, platform: &NativePlatform, req: hyper::Reques
 async fn shutdown_signal() {
     #[cfg(unix)]
     {
-        use tokio::signal::unix::{signal, SignalKind};
+        use tokio::signal::unix::{SignalKind, signal};
         let Ok(mut term) = signal(SignalKind::terminate()) else {
             let _ = tokio::signal::ctrl_c().await;
             return;

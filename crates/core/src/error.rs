@@ -2,7 +2,7 @@
 //! becomes a status and an RFC 9457 problem+json body.
 
 use bytes::Bytes;
-use http::{header, HeaderValue, Response, StatusCode};
+use http::{HeaderValue, Response, StatusCode, header};
 
 /// A failure answered by the gateway (never by the upstream).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -10,9 +10,15 @@ pub enum GatewayError {
     /// The request cannot be processed as sent (bad path, bad header value).
     BadRequest(String),
     NotFound,
-    MethodNotAllowed { allow: HeaderValue },
-    PayloadTooLarge { limit: u64 },
-    HeadersTooLarge { limit: u64 },
+    MethodNotAllowed {
+        allow: HeaderValue,
+    },
+    PayloadTooLarge {
+        limit: u64,
+    },
+    HeadersTooLarge {
+        limit: u64,
+    },
     /// No connection to the upstream, or it broke before an answer.
     UpstreamUnreachable,
     /// The upstream answered something that is not usable HTTP.
@@ -72,8 +78,12 @@ impl GatewayError {
             GatewayError::MethodNotAllowed { allow } => {
                 format!("This route accepts: {}.", allow.to_str().unwrap_or(""))
             }
-            GatewayError::PayloadTooLarge { limit } => format!("The request body is larger than {limit} bytes."),
-            GatewayError::HeadersTooLarge { limit } => format!("The request headers are larger than {limit} bytes."),
+            GatewayError::PayloadTooLarge { limit } => {
+                format!("The request body is larger than {limit} bytes.")
+            }
+            GatewayError::HeadersTooLarge { limit } => {
+                format!("The request headers are larger than {limit} bytes.")
+            }
             GatewayError::UpstreamUnreachable => "The upstream service could not be reached.".into(),
             GatewayError::UpstreamBadResponse => "The upstream service sent an invalid response.".into(),
             GatewayError::UpstreamTimeout => "The upstream service did not answer in time.".into(),

@@ -14,7 +14,6 @@ pub struct Gateway {
     pub(crate) max_body_bytes: u64,
     pub(crate) max_header_bytes: u64,
     pub(crate) client_ip: ClientIpMode,
-    #[allow(dead_code)] // read by the admin API (issue #3)
     pub(crate) trusted_hops: u32,
     #[allow(dead_code)] // read by the admin API (issue #3)
     pub(crate) admin_token: Option<String>,
@@ -44,7 +43,10 @@ impl Gateway {
             .map(|r| RouteSummary {
                 id: r.id.clone(),
                 path: r.pattern.clone(),
-                methods: r.methods.as_ref().map_or_else(|| vec!["*".into()], |ms| ms.iter().map(|m| m.to_string()).collect()),
+                methods: r
+                    .methods
+                    .as_ref()
+                    .map_or_else(|| vec!["*".into()], |ms| ms.iter().map(|m| m.to_string()).collect()),
                 upstream: self.upstreams.get(r.upstream).map_or_else(String::new, |u| u.name.clone()),
             })
             .collect()

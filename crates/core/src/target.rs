@@ -1,8 +1,8 @@
 //! `check --target`: a compiled config against one platform's limits. Things
 //! the platform cannot do at all are errors; things it limits are warnings.
 
-use crate::config::Location;
 use crate::Gateway;
+use crate::config::Location;
 use std::time::Duration;
 
 /// A deployment platform `tollgate check --target` knows.

@@ -26,8 +26,13 @@ impl Cors {
 }
 
 fn valid_origin(o: &str) -> bool {
-    let Some((scheme, rest)) = o.split_once("://") else { return false };
-    matches!(scheme, "http" | "https") && !rest.is_empty() && !rest.contains(['/', '?', '#', ' ']) && rest.parse::<http::uri::Authority>().is_ok()
+    let Some((scheme, rest)) = o.split_once("://") else {
+        return false;
+    };
+    matches!(scheme, "http" | "https")
+        && !rest.is_empty()
+        && !rest.contains(['/', '?', '#', ' '])
+        && rest.parse::<http::uri::Authority>().is_ok()
 }
 
 fn join_list(items: &[String]) -> Option<HeaderValue> {
@@ -48,7 +53,8 @@ pub(crate) fn compile(cfg: &CorsConfig, parsed: &Parsed, problems: &mut Problems
     }
     for o in cfg.allow_origins.iter().filter(|o| *o != "*") {
         if !valid_origin(o) {
-            problems.push(loc("allow_origins"), format!("cors: `{o}` is not an origin (scheme://host[:port], no path)"));
+            problems
+                .push(loc("allow_origins"), format!("cors: `{o}` is not an origin (scheme://host[:port], no path)"));
         }
     }
     let mut methods = Vec::new();

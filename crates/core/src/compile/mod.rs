@@ -7,8 +7,8 @@ pub(crate) mod route;
 pub(crate) mod template;
 pub(crate) mod upstream;
 
-use crate::config::{self, ClientIpMode, ConfigErrors, Parsed};
 use crate::Gateway;
+use crate::config::{self, ClientIpMode, ConfigErrors, Parsed};
 
 /// Reads and compiles a config; `file` names it in error messages.
 pub fn load(file: &str, text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Gateway, ConfigErrors> {
@@ -29,10 +29,10 @@ fn compile(mut parsed: Parsed) -> Result<Gateway, ConfigErrors> {
         .collect();
     let table = route::build_table(&routes, &parsed, &mut problems);
     let cors = cfg.cors.as_ref().map(|c| cors::compile(c, &parsed, &mut problems));
-    if let Some(token) = &cfg.admin.token {
-        if token.trim().is_empty() {
-            problems.push(parsed.loc(&["admin", "token"]), "admin.token is empty");
-        }
+    if let Some(token) = &cfg.admin.token
+        && token.trim().is_empty()
+    {
+        problems.push(parsed.loc(&["admin", "token"]), "admin.token is empty");
     }
     if cfg.limits.max_header_bytes < 1024 {
         problems.push(parsed.loc(&["limits", "max_header_bytes"]), "limits.max_header_bytes must be at least 1024");

@@ -1,7 +1,7 @@
 //! Compiled routes and the route table: a matchit router from path pattern to
 //! a group of routes sharing that pattern, then a method check within the group.
 
-use super::template::{path_params, Template};
+use super::template::{Template, path_params};
 use crate::config::{HeaderOps, Parsed, Problems, RouteConfig};
 use http::{HeaderName, HeaderValue, Method};
 use std::time::Duration;
@@ -67,20 +67,29 @@ pub(crate) struct RouteTable {
 
 impl RouteTable {
     pub(crate) fn lookup(&self, routes: &[Route], path: &str, method: &Method) -> Match {
-        let Ok(m) = self.router.at(path) else { return Match::NotFound };
-        let Some(group) = self.groups.get(*m.value) else { return Match::NotFound };
+        let Ok(m) = self.router.at(path) else {
+            return Match::NotFound;
+        };
+        let Some(group) = self.groups.get(*m.value) else {
+            return Match::NotFound;
+        };
         let found = group.routes.iter().copied().find(|r| routes.get(*r).is_some_and(|r| r.accepts(method)));
         match found {
-            Some(route) => Match::Found {
-                route,
-                params: m.params.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect(),
-            },
+            Some(route) => {
+                Match::Found { route, params: m.params.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect() }
+            }
             None => Match::MethodNotAllowed(group.allow.clone()),
         }
     }
 }
 
-fn header_edits(ops: &HeaderOps, params: &[String], what: &str, problems: &mut Problems, at: crate::config::Location) -> HeaderEdits {
+fn header_edits(
+    ops: &HeaderOps,
+    params: &[String],
+    what: &str,
+    problems: &mut Problems,
+    at: crate::config::Location,
+) -> HeaderEdits {
     let mut set = Vec::new();
     for (name, value) in &ops.set {
         let Ok(h) = HeaderName::from_bytes(name.as_bytes()) else {
@@ -144,7 +153,14 @@ pub(crate) fn compile_route(
         None if parsed.broken_upstreams.contains(&cfg.upstream) => 0,
         None => {
             let known: Vec<&str> = upstreams.iter().map(|u| u.name.as_str()).collect();
-            problems.push(loc("upstream"), format!("route `{id}`: unknown upstream `{}` (known: {})", cfg.upstream, if known.is_empty() { "none".into() } else { known.join(", ") }));
+            problems.push(
+                loc("upstream"),
+                format!(
+                    "route `{id}`: unknown upstream `{}` (known: {})",
+                    cfg.upstream,
+                    if known.is_empty() { "none".into() } else { known.join(", ") }
+                ),
+            );
             0
         }
     };
@@ -154,18 +170,30 @@ pub(crate) fn compile_route(
             return None;
         }
         if r.contains(['?', '#']) {
-            problems.push(loc("rewrite"), format!("route `{id}`: rewrite `{r}` cannot hold a query or fragment (use request.query)"));
+            problems.push(
+                loc("rewrite"),
+                format!("route `{id}`: rewrite `{r}` cannot hold a query or fragment (use request.query)"),
+            );
             return None;
         }
-        Template::parse(r, &params).map_err(|e| problems.push(loc("rewrite"), format!("route `{id}`: rewrite: {e}"))).ok()
+        Template::parse(r, &params)
+            .map_err(|e| problems.push(loc("rewrite"), format!("route `{id}`: rewrite: {e}")))
+            .ok()
     });
-    let timeout_loc = if cfg.timeout.is_some() {
-        loc("timeout")
-    } else {
-        parsed.loc(&["upstreams", &cfg.upstream, "timeout"])
-    };
-    let timeout = cfg.timeout.map(|d| d.0).or_else(|| upstreams.get(upstream).map(|u| u.timeout)).unwrap_or(super::upstream::DEFAULT_TIMEOUT);
-    let request_headers = header_edits(&cfg.request.headers, &params, &format!("route `{id}`: request.headers"), problems, loc("request"));
+    let timeout_loc =
+        if cfg.timeout.is_some() { loc("timeout") } else { parsed.loc(&["upstreams", &cfg.upstream, "timeout"]) };
+    let timeout = cfg
+        .timeout
+        .map(|d| d.0)
+        .or_else(|| upstreams.get(upstream).map(|u| u.timeout))
+        .unwrap_or(super::upstream::DEFAULT_TIMEOUT);
+    let request_headers = header_edits(
+        &cfg.request.headers,
+        &params,
+        &format!("route `{id}`: request.headers"),
+        problems,
+        loc("request"),
+    );
     let mut query_set = Vec::new();
     for (name, value) in &cfg.request.query.set {
         match Template::parse(value, &params) {
@@ -173,17 +201,23 @@ pub(crate) fn compile_route(
             Err(e) => problems.push(loc("request"), format!("route `{id}`: request.query `{name}`: {e}")),
         }
     }
-    let response = header_edits(&cfg.response.headers, &[], &format!("route `{id}`: response.headers"), problems, loc("response"));
+    let response =
+        header_edits(&cfg.response.headers, &[], &format!("route `{id}`: response.headers"), problems, loc("response"));
     let mut response_headers = Vec::new();
     for (name, t) in response.set {
         if !t.is_literal() {
             problems.push(loc("response"), format!("route `{id}`: response header `{name}` must be a fixed value"));
             continue;
         }
-        let text = t.render(&super::template::Inputs { params: &[], query: None, headers: &http::HeaderMap::new() }, super::template::Landing::Header);
+        let text = t.render(
+            &super::template::Inputs { params: &[], query: None, headers: &http::HeaderMap::new() },
+            super::template::Landing::Header,
+        );
         match HeaderValue::from_str(text.as_deref().unwrap_or("")) {
             Ok(v) => response_headers.push((name, v)),
-            Err(_) => problems.push(loc("response"), format!("route `{id}`: response header `{name}` has an invalid value")),
+            Err(_) => {
+                problems.push(loc("response"), format!("route `{id}`: response header `{name}` has an invalid value"))
+            }
         }
     }
     Route {
@@ -217,17 +251,23 @@ pub(crate) fn build_table(routes: &[Route], parsed: &Parsed, problems: &mut Prob
                     (Some(a), Some(b)) => a.iter().any(|m| b.contains(m)),
                 };
                 if overlap {
-                    problems.push(parsed.route_loc(i, "methods"), format!("routes `{}` and `{}` both answer the same method on `{}`", o.id, route.id, route.pattern));
+                    problems.push(
+                        parsed.route_loc(i, "methods"),
+                        format!(
+                            "routes `{}` and `{}` both answer the same method on `{}`",
+                            o.id, route.id, route.pattern
+                        ),
+                    );
                 }
             }
             group.routes.push(i);
             continue;
         }
-        if route.pattern.starts_with('/') {
-            if let Err(e) = table.router.insert(route.pattern.clone(), table.groups.len()) {
-                problems.push(parsed.route_loc(i, "path"), format!("route `{}`: path `{}`: {e}", route.id, route.pattern));
-                continue;
-            }
+        if route.pattern.starts_with('/')
+            && let Err(e) = table.router.insert(route.pattern.clone(), table.groups.len())
+        {
+            problems.push(parsed.route_loc(i, "path"), format!("route `{}`: path `{}`: {e}", route.id, route.pattern));
+            continue;
         }
         table.patterns.push(route.pattern.clone());
         table.groups.push(Group { routes: vec![i], allow: HeaderValue::from_static("") });

@@ -22,7 +22,10 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "d" => 86_400_000,
         _ => return Err(bad()),
     };
-    let ms = n.checked_mul(ms_per).filter(|ms| *ms <= 366 * 86_400_000).ok_or_else(|| format!("`{text}` is too long (at most 366d)"))?;
+    let ms = n
+        .checked_mul(ms_per)
+        .filter(|ms| *ms <= 366 * 86_400_000)
+        .ok_or_else(|| format!("`{text}` is too long (at most 366d)"))?;
     Ok(Duration::from_millis(ms))
 }
 
@@ -48,7 +51,9 @@ mod tests {
 
     #[test]
     fn units_parse() {
-        for (text, ms) in [("250ms", 250), ("30s", 30_000), ("1m", 60_000), ("1h", 3_600_000), ("1d", 86_400_000), ("0s", 0)] {
+        for (text, ms) in
+            [("250ms", 250), ("30s", 30_000), ("1m", 60_000), ("1h", 3_600_000), ("1d", 86_400_000), ("0s", 0)]
+        {
             assert_eq!(parse_duration(text), Ok(Duration::from_millis(ms)), "{text}");
         }
     }

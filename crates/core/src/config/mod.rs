@@ -8,9 +8,9 @@ mod error;
 mod model;
 pub(crate) mod yaml;
 
-pub use duration::{parse_duration, ConfigDuration};
-pub use error::{ConfigError, ConfigErrors, Location};
+pub use duration::{ConfigDuration, parse_duration};
 pub(crate) use error::Problems;
+pub use error::{ConfigError, ConfigErrors, Location};
 pub use model::*;
 
 use serde::de::DeserializeOwned;
@@ -31,7 +31,9 @@ pub struct Parsed {
 impl Parsed {
     /// Where the `i`-th compiled route's `field` (or the route itself) was written.
     pub(crate) fn route_loc(&self, i: usize, field: &str) -> Location {
-        let Some(node) = self.route_nodes.get(i).and_then(|n| self.tree.get("routes").and_then(|(r, _)| r.items().get(*n))) else {
+        let Some(node) =
+            self.route_nodes.get(i).and_then(|n| self.tree.get("routes").and_then(|(r, _)| r.items().get(*n)))
+        else {
             return self.tree.loc;
         };
         node.get(field).map_or(node.loc, |(v, _)| v.loc)
@@ -97,7 +99,9 @@ pub(crate) fn read<T: DeserializeOwned>(node: &Node, context: &str, problems: &m
 
 /// Refuses keys of capabilities that are not built yet, naming the capability.
 fn refuse_not_built(node: &Node, what: &str, keys: &[(&str, &str)], problems: &mut Problems) -> Node {
-    let yaml::Kind::Map(entries) = &node.kind else { return node.clone() };
+    let yaml::Kind::Map(entries) = &node.kind else {
+        return node.clone();
+    };
     let mut kept = Vec::with_capacity(entries.len());
     for (key, loc, value) in entries {
         if let Some((_, feature)) = keys.iter().find(|(k, _)| k == key) {
@@ -140,7 +144,9 @@ fn read_sections(tree: &Node, problems: &mut Problems) -> (Config, Vec<usize>, V
         None => problems.push(tree.loc, "missing `version: 1`"),
         Some((node, _)) => match read::<u32>(node, "version: ", problems) {
             Some(1) => config.version = 1,
-            Some(v) => problems.push(node.loc, format!("unsupported config version {v}: this tollgate reads version 1")),
+            Some(v) => {
+                problems.push(node.loc, format!("unsupported config version {v}: this tollgate reads version 1"))
+            }
             None => {}
         },
     }

@@ -4,9 +4,9 @@
 
 use super::error::{Location, Problems};
 use serde_json::Value;
+use yaml_rust2::Yaml;
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
-use yaml_rust2::Yaml;
 
 #[derive(Debug, Clone)]
 pub(crate) enum Kind {
@@ -26,9 +26,7 @@ impl Node {
         match &self.kind {
             Kind::Scalar(v) => v.clone(),
             Kind::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect()),
-            Kind::Map(entries) => {
-                Value::Object(entries.iter().map(|(k, _, v)| (k.clone(), v.to_json())).collect())
-            }
+            Kind::Map(entries) => Value::Object(entries.iter().map(|(k, _, v)| (k.clone(), v.to_json())).collect()),
         }
     }
 
@@ -74,10 +72,10 @@ impl Node {
                 None => return loc,
             }
         }
-        if let Some(f) = field {
-            if let Some((_, l)) = node.get(f) {
-                return l;
-            }
+        if let Some(f) = field
+            && let Some((_, l)) = node.get(f)
+        {
+            return l;
         }
         loc
     }
@@ -148,7 +146,10 @@ impl Builder<'_> {
             let name = &after[..end];
             let valid = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
             if !valid {
-                self.problems.push(loc, format!("`${{{name}}}` is not a valid variable reference (letters, digits and `_` only)"));
+                self.problems.push(
+                    loc,
+                    format!("`${{{name}}}` is not a valid variable reference (letters, digits and `_` only)"),
+                );
             } else if let Some(v) = (self.env)(name) {
                 out.push_str(&v);
             } else {
@@ -167,7 +168,11 @@ impl Builder<'_> {
                 Yaml::Null => Value::Null,
                 Yaml::Boolean(b) => Value::Bool(b),
                 Yaml::Integer(i) => Value::from(i),
-                Yaml::Real(r) => r.parse::<f64>().ok().and_then(serde_json::Number::from_f64).map_or(Value::String(text), Value::Number),
+                Yaml::Real(r) => r
+                    .parse::<f64>()
+                    .ok()
+                    .and_then(serde_json::Number::from_f64)
+                    .map_or(Value::String(text), Value::Number),
                 _ => Value::String(text),
             }
         } else {

@@ -4,10 +4,10 @@
 //! trace context and `X-Forwarded-*`. The upstream's answer loses its
 //! hop-by-hop headers and gets the route's response edits.
 
-use super::headers::strip_hop_by_hop;
 use super::ClientInfo;
+use super::headers::strip_hop_by_hop;
 use crate::compile::route::Route;
-use crate::compile::template::{decode_query_component, Inputs, Landing, QUERY_COMPONENT};
+use crate::compile::template::{Inputs, Landing, QUERY_COMPONENT, decode_query_component};
 use crate::compile::upstream::Upstream;
 use crate::config::ClientIpMode;
 use crate::error::GatewayError;
@@ -17,7 +17,8 @@ use percent_encoding::utf8_percent_encode;
 use std::net::IpAddr;
 
 /// Headers only the gateway may set towards an upstream: a client's copy is dropped.
-const GATEWAY_OWNED: &[&str] = &["x-consumer-id", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "forwarded", "x-real-ip"];
+const GATEWAY_OWNED: &[&str] =
+    &["x-consumer-id", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "forwarded", "x-real-ip"];
 
 /// What the pipeline knows that forwarding needs.
 pub(crate) struct ForwardInput<'a> {
@@ -31,6 +32,7 @@ pub(crate) struct ForwardInput<'a> {
     pub body: Bytes,
     pub client: &'a ClientInfo,
     pub client_ip_mode: ClientIpMode,
+    pub trusted_hops: u32,
     pub request_id: &'a str,
 }
 
@@ -46,7 +48,7 @@ fn edited_query(input: &ForwardInput<'_>, inputs: &Inputs<'_>) -> Result<Option<
         .filter(|p| !p.is_empty())
         .filter(|p| {
             let name = decode_query_component(p.split_once('=').map_or(*p, |(k, _)| k));
-            !edits.remove.iter().any(|r| *r == name) && !edits.set.iter().any(|(s, _)| *s == name)
+            !edits.remove.contains(&name) && !edits.set.iter().any(|(s, _)| *s == name)
         })
         .map(str::to_owned)
         .collect();
@@ -75,7 +77,12 @@ fn forwarded_for(existing: &HeaderMap, client: &ClientInfo, mode: ClientIpMode) 
 }
 
 /// The client IP as the configured mode sees it.
-pub(crate) fn client_ip(headers: &HeaderMap, client: &ClientInfo, mode: ClientIpMode, trusted_hops: u32) -> Option<IpAddr> {
+pub(crate) fn client_ip(
+    headers: &HeaderMap,
+    client: &ClientInfo,
+    mode: ClientIpMode,
+    trusted_hops: u32,
+) -> Option<IpAddr> {
     match mode {
         ClientIpMode::Platform => client.peer_ip,
         ClientIpMode::XForwardedFor => {
@@ -92,7 +99,11 @@ pub(crate) fn client_ip(headers: &HeaderMap, client: &ClientInfo, mode: ClientIp
     }
 }
 
-pub(crate) fn upstream_request(input: ForwardInput<'_>, traceparent: &str, continue_trace: bool) -> Result<http::Request<Bytes>, GatewayError> {
+pub(crate) fn upstream_request(
+    input: ForwardInput<'_>,
+    traceparent: &str,
+    continue_trace: bool,
+) -> Result<http::Request<Bytes>, GatewayError> {
     let inputs = Inputs { params: input.params, query: input.query, headers: input.headers };
     let path = match &input.route.rewrite {
         Some(t) => t
@@ -105,7 +116,10 @@ pub(crate) fn upstream_request(input: ForwardInput<'_>, traceparent: &str, conti
         Some(q) => format!("{path}?{q}"),
         None => path,
     };
-    let uri = input.upstream.uri(&path_and_query).map_err(|_| GatewayError::BadRequest("The request path cannot be forwarded.".into()))?;
+    let uri = input
+        .upstream
+        .uri(&path_and_query)
+        .map_err(|_| GatewayError::BadRequest("The request path cannot be forwarded.".into()))?;
 
     let mut headers = input.headers.clone();
     strip_hop_by_hop(&mut headers);
@@ -121,10 +135,10 @@ pub(crate) fn upstream_request(input: ForwardInput<'_>, traceparent: &str, conti
     if let Some(v) = forwarded_for(input.headers, input.client, input.client_ip_mode) {
         headers.insert("x-forwarded-for", v);
     }
-    if let Some(ip) = client_ip(input.headers, input.client, input.client_ip_mode, 1) {
-        if let Ok(v) = HeaderValue::from_str(&ip.to_string()) {
-            headers.insert("x-real-ip", v);
-        }
+    if let Some(ip) = client_ip(input.headers, input.client, input.client_ip_mode, input.trusted_hops)
+        && let Ok(v) = HeaderValue::from_str(&ip.to_string())
+    {
+        headers.insert("x-real-ip", v);
     }
     headers.insert("x-forwarded-proto", HeaderValue::from_static(if input.client.https { "https" } else { "http" }));
     if let Some(host) = input.headers.get(header::HOST).cloned().or_else(|| input.client.host.clone()) {
@@ -154,7 +168,11 @@ pub(crate) fn upstream_request(input: ForwardInput<'_>, traceparent: &str, conti
 }
 
 /// Cleans the upstream's answer for the client and applies the route's edits.
-pub(crate) fn client_response(route: &Route, method: &http::Method, mut resp: http::Response<Bytes>) -> http::Response<Bytes> {
+pub(crate) fn client_response(
+    route: &Route,
+    method: &http::Method,
+    mut resp: http::Response<Bytes>,
+) -> http::Response<Bytes> {
     let headers = resp.headers_mut();
     strip_hop_by_hop(headers);
     if method != http::Method::HEAD {

@@ -26,7 +26,8 @@ fn hex(bytes: &[u8]) -> String {
 
 /// A client's id is kept when it matches `[A-Za-z0-9._:-]{1,128}`.
 pub fn is_sane_request_id(id: &str) -> bool {
-    (1..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+    (1..=128).contains(&id.len())
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
 }
 
 pub fn new_request_id() -> String {
@@ -47,7 +48,8 @@ pub fn next_traceparent(incoming: Option<&str>) -> (String, bool) {
 fn parse_traceparent(v: &str) -> Option<(&str, &str)> {
     let mut parts = v.trim().split('-');
     let (version, trace, parent, flags) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-    let lower_hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let lower_hex =
+        |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
     let ok = version == "00"
         && parts.next().is_none()
         && lower_hex(trace, 32)

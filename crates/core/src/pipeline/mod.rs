@@ -11,13 +11,13 @@ pub mod normalize;
 
 pub use forward::gateway_owned_headers;
 
+use crate::Gateway;
 use crate::compile::route::Match;
 use crate::error::GatewayError;
 use crate::platform::{AnalyticsSink, Clock, Platform, RequestRecord, Timestamp, UpstreamClient, UpstreamError};
-use crate::Gateway;
 use bytes::Bytes;
-use futures_util::future::{select, Either};
-use http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use futures_util::future::{Either, select};
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use std::net::IpAddr;
 use std::pin::pin;
 
@@ -55,9 +55,15 @@ fn server_timing(total_us: u64, upstream_us: Option<u64>) -> HeaderValue {
 impl Gateway {
     /// Handles one request end to end. Never panics on client or upstream
     /// input; every failure is answered as problem+json.
-    pub async fn handle<P: Platform>(&self, platform: &P, request: Request<Bytes>, client: ClientInfo) -> Response<Bytes> {
+    pub async fn handle<P: Platform>(
+        &self,
+        platform: &P,
+        request: Request<Bytes>,
+        client: ClientInfo,
+    ) -> Response<Bytes> {
         let started = platform.clock().now();
-        let incoming_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).filter(|v| ids::is_sane_request_id(v));
+        let incoming_id =
+            request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).filter(|v| ids::is_sane_request_id(v));
         let request_id = incoming_id.map_or_else(ids::new_request_id, str::to_owned);
         let allowed_origin = match (&self.cors, request.headers().get(header::ORIGIN)) {
             (Some(cors), Some(origin)) => cors.allow_origin(origin),
@@ -80,7 +86,8 @@ impl Gateway {
     /// body over the limit while reading it, a request it cannot convert),
     /// with the same headers as any other gateway answer.
     pub fn reject(&self, error: GatewayError, request_headers: &http::HeaderMap) -> Response<Bytes> {
-        let incoming_id = request_headers.get("x-request-id").and_then(|v| v.to_str().ok()).filter(|v| ids::is_sane_request_id(v));
+        let incoming_id =
+            request_headers.get("x-request-id").and_then(|v| v.to_str().ok()).filter(|v| ids::is_sane_request_id(v));
         let request_id = incoming_id.map_or_else(ids::new_request_id, str::to_owned);
         let mut resp = error.to_response(&request_id);
         if let Ok(v) = HeaderValue::from_str(&request_id) {
@@ -105,7 +112,8 @@ impl Gateway {
         if headers::block_size(&parts.headers) > self.max_header_bytes {
             return Err(GatewayError::HeadersTooLarge { limit: self.max_header_bytes });
         }
-        let declared = parts.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+        let declared =
+            parts.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
         if declared.is_some_and(|n| n > self.max_body_bytes) || body.len() as u64 > self.max_body_bytes {
             return Err(GatewayError::PayloadTooLarge { limit: self.max_body_bytes });
         }
@@ -124,10 +132,10 @@ impl Gateway {
         };
         ctx.route = Some(route_idx);
         let route = self.routes.get(route_idx).ok_or(GatewayError::Internal)?;
-        if let (Some(cors), true) = (&self.cors, cors::is_preflight(&parts.method, &parts.headers)) {
-            if !route.methods.as_ref().is_some_and(|m| m.contains(&Method::OPTIONS)) {
-                return Ok(cors::preflight(cors, ctx.allowed_origin.as_ref()));
-            }
+        if let (Some(cors), true) = (&self.cors, cors::is_preflight(&parts.method, &parts.headers))
+            && !route.methods.as_ref().is_some_and(|m| m.contains(&Method::OPTIONS))
+        {
+            return Ok(cors::preflight(cors, ctx.allowed_origin.as_ref()));
         }
         let upstream = self.upstreams.get(route.upstream).ok_or(GatewayError::Internal)?;
         let incoming_trace = parts.headers.get("traceparent").and_then(|v| v.to_str().ok());
@@ -144,6 +152,7 @@ impl Gateway {
                 body,
                 client,
                 client_ip_mode: self.client_ip,
+                trusted_hops: self.trusted_hops,
                 request_id: &ctx.request_id,
             },
             &traceparent,
@@ -188,7 +197,14 @@ impl Gateway {
         Ok(resp)
     }
 
-    fn finish<P: Platform>(&self, platform: &P, mut resp: Response<Bytes>, ctx: &Ctx, method: &Method, path: &str) -> Response<Bytes> {
+    fn finish<P: Platform>(
+        &self,
+        platform: &P,
+        mut resp: Response<Bytes>,
+        ctx: &Ctx,
+        method: &Method,
+        path: &str,
+    ) -> Response<Bytes> {
         let total = platform.clock().now().since(ctx.started);
         let total_us = u64::try_from(total.as_micros()).unwrap_or(u64::MAX);
         let headers = resp.headers_mut();
@@ -196,10 +212,11 @@ impl Gateway {
             headers.insert("x-request-id", v);
         }
         headers.append("server-timing", server_timing(total_us, ctx.upstream_micros));
-        if let Some(cors) = &self.cors {
-            if resp.status() != StatusCode::NO_CONTENT || resp.headers().get(header::ACCESS_CONTROL_ALLOW_METHODS).is_none() {
-                cors::decorate(cors, ctx.allowed_origin.as_ref(), resp.headers_mut());
-            }
+        if let Some(cors) = &self.cors
+            && (resp.status() != StatusCode::NO_CONTENT
+                || resp.headers().get(header::ACCESS_CONTROL_ALLOW_METHODS).is_none())
+        {
+            cors::decorate(cors, ctx.allowed_origin.as_ref(), resp.headers_mut());
         }
         let route = ctx.route.and_then(|r| self.routes.get(r)).map(|r| r.id.clone());
         let status = resp.status().as_u16();

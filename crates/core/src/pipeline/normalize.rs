@@ -55,7 +55,8 @@ fn segment(raw: &[u8], out: &mut String) -> Result<(), PathError> {
         let b = raw[i];
         match b {
             b'%' => {
-                let (Some(h), Some(l)) = (raw.get(i + 1).copied().and_then(hex), raw.get(i + 2).copied().and_then(hex)) else {
+                let (Some(h), Some(l)) = (raw.get(i + 1).copied().and_then(hex), raw.get(i + 2).copied().and_then(hex))
+                else {
                     return Err(PathError::BadEscape);
                 };
                 let v = h * 16 + l;
@@ -67,10 +68,10 @@ fn segment(raw: &[u8], out: &mut String) -> Result<(), PathError> {
                         // %25 followed by the escape of a separator, dot or NUL: a
                         // second decoding would turn it into one.
                         let next = (raw.get(i + 3).copied().and_then(hex), raw.get(i + 4).copied().and_then(hex));
-                        if let (Some(h2), Some(l2)) = next {
-                            if matches!(h2 * 16 + l2, b'.' | b'/' | b'\\' | 0 | b'%') {
-                                return Err(PathError::DoubleEncoded);
-                            }
+                        if let (Some(h2), Some(l2)) = next
+                            && matches!(h2 * 16 + l2, b'.' | b'/' | b'\\' | 0 | b'%')
+                        {
+                            return Err(PathError::DoubleEncoded);
                         }
                         out.push_str("%25");
                     }
@@ -84,6 +85,7 @@ fn segment(raw: &[u8], out: &mut String) -> Result<(), PathError> {
                     }
                 }
                 i += 3;
+                continue;
             }
             b'\\' => return Err(PathError::Backslash),
             b';' => return Err(PathError::MatrixParameter),
@@ -93,15 +95,17 @@ fn segment(raw: &[u8], out: &mut String) -> Result<(), PathError> {
                 // only lets ASCII in; this keeps any other input intact).
                 let start = i;
                 let mut end = i + 1;
-                while end < raw.len() && !matches!(raw[end], b'%' | b'\\' | b';') && raw[end] >= 0x20 && raw[end] != 0x7f {
+                while end < raw.len()
+                    && !matches!(raw[end], b'%' | b'\\' | b';')
+                    && raw[end] >= 0x20
+                    && raw[end] != 0x7f
+                {
                     end += 1;
                 }
                 out.push_str(&String::from_utf8_lossy(&raw[start..end]));
                 i = end;
-                continue;
             }
         }
-        i += 1;
     }
     Ok(())
 }

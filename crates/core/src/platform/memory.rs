@@ -3,9 +3,11 @@
 //! drive the whole pipeline without sockets.
 
 use super::{
-    AnalyticsSink, CachedResponse, Clock, CounterOutcome, CounterStore, Deferrer, KeyValueStore, MaybeSend,
-    Platform, RequestRecord, ResponseCache, Runtime, StoreError, Timestamp, UpstreamClient, UpstreamError,
+    AnalyticsSink, CachedResponse, Clock, CounterOutcome, CounterStore, KeyValueStore, MaybeSend, RequestRecord,
+    ResponseCache, StoreError, Timestamp, UpstreamClient, UpstreamError,
 };
+#[cfg(not(target_family = "wasm"))]
+use super::{Deferrer, Platform, Runtime};
 use bytes::Bytes;
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
@@ -62,10 +64,7 @@ pub struct MemoryKv {
 impl KeyValueStore for MemoryKv {
     fn get(&self, key: &str, now: Timestamp) -> impl Future<Output = Result<Option<Bytes>, StoreError>> + MaybeSend {
         let map = lock(&self.map);
-        let value = map
-            .get(key)
-            .filter(|(_, exp)| exp.is_none_or(|e| e > now))
-            .map(|(v, _)| v.clone());
+        let value = map.get(key).filter(|(_, exp)| exp.is_none_or(|e| e > now)).map(|(v, _)| v.clone());
         std::future::ready(Ok(value))
     }
     fn put(
@@ -99,11 +98,8 @@ impl ResponseCache for MemoryCache {
     }
     fn purge_prefix(&self, prefix: &str) -> impl Future<Output = Result<Option<u64>, StoreError>> + MaybeSend {
         let mut map = lock(&self.map);
-        let keys: Vec<String> = map
-            .range(prefix.to_owned()..)
-            .take_while(|(k, _)| k.starts_with(prefix))
-            .map(|(k, _)| k.clone())
-            .collect();
+        let keys: Vec<String> =
+            map.range(prefix.to_owned()..).take_while(|(k, _)| k.starts_with(prefix)).map(|(k, _)| k.clone()).collect();
         for k in &keys {
             map.remove(k);
         }
@@ -200,8 +196,7 @@ impl ScriptedUpstream {
                 "body": String::from_utf8_lossy(req.body()),
             });
             let mut resp = http::Response::new(Bytes::from(body.to_string()));
-            resp.headers_mut()
-                .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+            resp.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
             Script::Respond(resp)
         })
     }
