@@ -110,12 +110,12 @@ impl ResponseCache for MemoryCache {
 /// Keeps every record (tests read them back); bounded to the newest 10,000.
 #[derive(Default)]
 pub struct MemoryAnalytics {
-    records: Mutex<Vec<RequestRecord>>,
+    records: Mutex<std::collections::VecDeque<RequestRecord>>,
 }
 
 impl MemoryAnalytics {
     pub fn records(&self) -> Vec<RequestRecord> {
-        lock(&self.records).clone()
+        lock(&self.records).iter().cloned().collect()
     }
 }
 
@@ -123,9 +123,9 @@ impl AnalyticsSink for MemoryAnalytics {
     fn record(&self, record: RequestRecord) {
         let mut records = lock(&self.records);
         if records.len() >= 10_000 {
-            records.remove(0);
+            records.pop_front();
         }
-        records.push(record);
+        records.push_back(record);
     }
 }
 
@@ -173,11 +173,17 @@ type ScriptFn = dyn Fn(&http::Request<Bytes>) -> Script + Send + Sync;
 pub struct ScriptedUpstream {
     script: Arc<ScriptFn>,
     seen: Arc<Mutex<Vec<http::Request<Bytes>>>>,
+    record: bool,
 }
 
 impl ScriptedUpstream {
     pub fn new(script: impl Fn(&http::Request<Bytes>) -> Script + Send + Sync + 'static) -> Self {
-        ScriptedUpstream { script: Arc::new(script), seen: Arc::default() }
+        ScriptedUpstream { script: Arc::new(script), seen: Arc::default(), record: true }
+    }
+    /// Stops remembering requests (benchmarks send millions).
+    pub fn without_recording(mut self) -> Self {
+        self.record = false;
+        self
     }
     /// Answers 200 with a JSON body describing the request (like the echo backend).
     pub fn echo() -> Self {
@@ -213,7 +219,9 @@ impl UpstreamClient for ScriptedUpstream {
         _timeout: Duration,
     ) -> impl Future<Output = Result<http::Response<Bytes>, UpstreamError>> + MaybeSend {
         let script = (self.script)(&request);
-        lock(&self.seen).push(request);
+        if self.record {
+            lock(&self.seen).push(request);
+        }
         async move {
             match script {
                 Script::Respond(r) => Ok(r),
