@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Runs the conformance suite (tests/conformance) against every runtime in
+# turn: `tollgate serve`, `wrangler dev` (prebuilt Workers bundle) and
+# `cargo lambda watch`, each in front of the same example backends. Starts
+# each runtime in its own process group and stops it (and only it) after.
+#
+#   scripts/conformance.sh                 # all three
+#   RUNTIMES="local lambda" scripts/conformance.sh
+#   SKIP_WORKER_BUILD=1 ...                # reuse build/ as it is
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$PWD
+RUNTIMES=${RUNTIMES:-"local cloudflare lambda"}
+CONFIG=$ROOT/tests/conformance/gateway.yaml
+PYTHON=$ROOT/.tools/venv/bin/python
+export PATH="$ROOT/.tools/cargo/bin:$ROOT/.tools/venv/bin:$PATH"
+export ECHO_URL=http://127.0.0.1:18101 SLOW_URL=http://127.0.0.1:18102 \
+       FAIL_URL=http://127.0.0.1:18103 DEAD_URL=http://127.0.0.1:18104
+export WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false
+export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+LOGS=${LOGS:-$ROOT/target/conformance}
+mkdir -p "$LOGS"
+
+GROUPS_STARTED=()
+log() { echo "[conformance] $*" >&2; }
+start_group() { # name cmd... : runs cmd as a new process group leader
+  local name=$1; shift
+  setsid "$@" >"$LOGS/$name.log" 2>&1 </dev/null &
+  GROUPS_STARTED+=($!)
+  echo $!
+}
+stop_group() {
+  local pgid=$1
+  kill -TERM -- "-$pgid" 2>/dev/null || return 0
+  for _ in $(seq 1 50); do kill -0 -- "-$pgid" 2>/dev/null || return 0; sleep 0.1; done
+  kill -KILL -- "-$pgid" 2>/dev/null || true
+}
+cleanup() { for g in "${GROUPS_STARTED[@]}"; do stop_group "$g"; done; }
+trap cleanup EXIT INT TERM
+
+wait_http() { # url seconds name
+  local deadline=$((SECONDS + $2))
+  until curl -s -o /dev/null --max-time 60 "$1"; do
+    if [ $SECONDS -ge $deadline ]; then
+      log "$3 did not answer at $1 within $2 s; its log:"; tail -n 40 "$LOGS/$3.log" >&2; return 1
+    fi
+    sleep 0.3
+  done
+}
+
+# The example backends, shared by every runtime.
+backends=$(start_group backends "$PYTHON" tests/conformance/backends.py)
+for _ in $(seq 1 100); do grep -q '^ready$' "$LOGS/backends.log" 2>/dev/null && break; sleep 0.1; done
+grep -q '^ready$' "$LOGS/backends.log" || { log "backends did not start"; cat "$LOGS/backends.log" >&2; exit 1; }
+
+declare -A RESULT
+failed=0
+suite() { # runtime url
+  local out="$LOGS/suite-$1.txt" status=0
+  tests/conformance/run.sh "$1" "$2" 2>&1 | tee "$out" || status=$?
+  RESULT[$1]=$(grep -E '^[0-9]+ (passed|failed)|(passed|failed|skipped|error)' "$out" | tail -n 1)
+  [ $status -eq 0 ] || failed=1
+}
+
+for rt in $RUNTIMES; do
+  case "$rt" in
+    local)
+      cargo build -q -p tollgate-cli
+      g=$(start_group local "$ROOT/target/debug/tollgate" serve -c "$CONFIG" --listen 127.0.0.1:18200)
+      wait_http http://127.0.0.1:18200/_gateway/health 60 local
+      suite local http://127.0.0.1:18200
+      stop_group "$g" ;;
+    cloudflare)
+      [ "${SKIP_WORKER_BUILD:-0}" = 1 ] || bash scripts/build-worker.sh "$CONFIG"
+      g=$(start_group cloudflare npx --no-install wrangler dev -c tests/conformance/wrangler.toml --ip 127.0.0.1 \
+            --port 18300 --show-interactive-dev-session=false --persist-to "$LOGS/wrangler-state")
+      wait_http http://127.0.0.1:18300/_gateway/health 120 cloudflare
+      suite cloudflare http://127.0.0.1:18300
+      stop_group "$g" ;;
+    lambda)
+      g=$(start_group lambda bash -c "cd crates/lambda && exec cargo lambda watch -A 127.0.0.1 -P 18400 \
+            --env-var TOLLGATE_CONFIG_FILE=$CONFIG --env-var ECHO_URL=$ECHO_URL --env-var SLOW_URL=$SLOW_URL \
+            --env-var FAIL_URL=$FAIL_URL --env-var DEAD_URL=$DEAD_URL --env-var RUST_LOG=info")
+      # the function is compiled on the first invoke: allow for it
+      wait_http http://127.0.0.1:18400/_gateway/health 900 lambda
+      suite lambda http://127.0.0.1:18400
+      stop_group "$g" ;;
+    *) log "unknown runtime $rt"; exit 2 ;;
+  esac
+done
+
+echo
+echo "conformance summary:"
+for rt in $RUNTIMES; do printf '  %-11s %s\n' "$rt" "${RESULT[$rt]:-did not run}"; done
+exit $failed

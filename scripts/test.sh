@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (.ci/run): installs what is missing
+# (scripts/setup.sh, idempotent), then fmt, clippy -D warnings (native and
+# wasm32), native tests, the Workers bundle build, and the conformance suite
+# against tollgate serve, wrangler dev and cargo lambda watch.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bash scripts/setup.sh
+export PATH="$PWD/.tools/cargo/bin:$PWD/.tools/venv/bin:$PATH"
+step() { echo; echo "==> $* ($(date +%H:%M:%S))"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+step "clippy (native)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+step "clippy (wasm32: core and the Workers adapter)"
+cargo clippy -p tollgate-core -p tollgate-cloudflare --target wasm32-unknown-unknown --locked -- -D warnings
+step "native tests"
+cargo test --workspace --locked
+step "conformance suite (builds the Workers bundle)"
+bash scripts/conformance.sh
+step "all green"
