@@ -88,7 +88,9 @@ impl Drop for Server {
 }
 
 fn serve(config: &str) -> Server {
-    let path = write_config(&format!("serve-{}.yaml", config.len()), config);
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = write_config(&format!("serve-{n}.yaml"), config);
     let mut child = tollgate()
         .arg("serve")
         .arg("-c")
@@ -158,8 +160,8 @@ fn serve_survives_malformed_requests() {
     for junk in [
         &b"\x00\x01\x02garbage\r\n\r\n"[..],
         b"GET\r\n\r\n",
-        b"GET /a%zz HTTP/1.1\r\nHost: x\r\n\r\n",
-        b"GET http://x/../../a HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET /a%zz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        b"GET http://x/../../a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
     ] {
         let _ = raw(&server.addr, junk);
     }
