@@ -32,7 +32,7 @@ fn each_bad_config_is_reported_where_it_is() {
         ("version: 1\nupstreams:\n  u: { targets: [] }\n", "upstream `u` has no targets"),
         (
             "version: 1\nupstreams:\n  u: { targets: [ { url: \"ftp://x\" } ] }\n",
-            "gw.yaml:3:19: upstream `u`: `ftp://x`: only http and https",
+            "gw.yaml:3:26: upstream `u`: `ftp://x`: only http and https",
         ),
         (
             "version: 1\nupstreams:\n  u: { targets: [ { url: \"http://a\" } ], retries: {} }\n",
@@ -87,6 +87,12 @@ fn conflicting_patterns_are_an_error() {
     );
     let errs = errors(&yaml);
     assert!(errs.iter().any(|e| e.starts_with("gw.yaml:6:20: route `b`") && e.contains("conflict")), "{errs:#?}");
+}
+
+#[test]
+fn an_unset_variable_is_reported_once() {
+    let errs = errors("version: 1\nupstreams:\n  u: { targets: [ { url: \"${NOPE}\" } ] }\n");
+    assert_eq!(errs, vec!["gw.yaml:3:26: environment variable `NOPE` is not set".to_owned()]);
 }
 
 #[test]

@@ -65,7 +65,7 @@ pub(crate) fn compile(name: &str, cfg: &UpstreamConfig, parsed: &Parsed, problem
             .and_then(|(u, _)| u.get(name))
             .and_then(|(u, _)| u.get("targets"))
             .and_then(|(t, _)| t.items().get(i))
-            .map_or_else(|| loc("targets"), |n| n.loc);
+            .map_or_else(|| loc("targets"), |n| n.get("url").map_or(n.loc, |(u, _)| u.loc));
         match parse_target(&t.url) {
             Ok((scheme, authority, base_path)) => {
                 let weight = t.weight.unwrap_or(1);

@@ -46,13 +46,24 @@ impl std::error::Error for ConfigErrors {}
 pub(crate) struct Problems {
     file: String,
     list: Vec<ConfigError>,
+    /// Values whose `${NAME}` could not be resolved: later complaints about
+    /// the same value would only repeat that problem.
+    unresolved: Vec<Location>,
 }
 
 impl Problems {
     pub(crate) fn new(file: &str) -> Self {
-        Problems { file: file.to_owned(), list: Vec::new() }
+        Problems { file: file.to_owned(), list: Vec::new(), unresolved: Vec::new() }
+    }
+    /// Records a `${NAME}` that could not be resolved in the value at `location`.
+    pub(crate) fn unresolved(&mut self, location: Location, message: impl Into<String>) {
+        self.unresolved.push(location);
+        self.list.push(ConfigError { file: self.file.clone(), location, message: message.into() });
     }
     pub(crate) fn push(&mut self, location: Location, message: impl Into<String>) {
+        if self.unresolved.contains(&location) {
+            return;
+        }
         self.list.push(ConfigError { file: self.file.clone(), location, message: message.into() });
     }
     pub(crate) fn is_empty(&self) -> bool {

@@ -153,7 +153,7 @@ impl Builder<'_> {
             } else if let Some(v) = (self.env)(name) {
                 out.push_str(&v);
             } else {
-                self.problems.push(loc, format!("environment variable `{name}` is not set"));
+                self.problems.unresolved(loc, format!("environment variable `{name}` is not set"));
             }
             rest = &after[end + 1..];
         }
