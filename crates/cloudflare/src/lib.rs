@@ -1,1 +1,65 @@
-//! placeholder
+//! Tollgate on Cloudflare Workers: the `fetch` handler that turns a Workers
+//! request into an `http::Request`, runs it through the core `Gateway`, and
+//! turns the answer back into a Workers response. Everything here is
+//! conversion and ports; the gateway's behaviour lives in `tollgate-core`.
+//!
+//! Built with `worker-build` (see `scripts/build-worker.sh` and the root
+//! `wrangler.toml`); the config is embedded at build time (`TOLLGATE_CONFIG`).
+
+#![cfg(target_family = "wasm")]
+
+mod clock;
+mod convert;
+mod defer;
+mod isolate;
+mod logging;
+mod platform;
+mod upstream;
+
+use bytes::Bytes;
+use tollgate_core::GatewayError;
+use worker::{Context, Env, event, web_sys};
+
+#[event(start)]
+fn start() {
+    logging::init();
+}
+
+#[event(fetch)]
+async fn fetch(mut req: worker::Request, env: Env, ctx: Context) -> worker::Result<web_sys::Response> {
+    let isolate = isolate::get(&env);
+    let response = match &isolate.gateway {
+        Ok(gateway) => {
+            let platform = platform::WorkersPlatform::new(&isolate.stores, ctx);
+            serve(gateway, &platform, &mut req).await
+        }
+        Err(detail) => isolate::misconfigured(detail),
+    };
+    convert::to_worker_response(response, isolate.gateway.as_ref().ok(), req.inner())
+}
+
+/// Converts the request (head, then body up to the gateway's limit) and lets
+/// the core answer it; what cannot be converted is refused by the core's
+/// `reject`, so it looks like any other gateway error.
+async fn serve(
+    gateway: &tollgate_core::Gateway,
+    platform: &platform::WorkersPlatform<'_>,
+    req: &mut worker::Request,
+) -> http::Response<Bytes> {
+    let (head, headers) = convert::request_head(req.inner());
+    let (parts, client) = match head {
+        Ok(head) => head,
+        Err(why) => return gateway.reject(GatewayError::BadRequest(why), &headers),
+    };
+    let body = match convert::read_body(req, &headers, gateway.max_body_bytes()).await {
+        Ok(body) => body,
+        Err(convert::BodyError::TooLarge) => {
+            return gateway.reject(GatewayError::PayloadTooLarge { limit: gateway.max_body_bytes() }, &headers);
+        }
+        Err(convert::BodyError::Unreadable(why)) => {
+            tracing::debug!(error = %why, "request body unreadable");
+            return gateway.reject(GatewayError::BadRequest("The request body could not be read.".into()), &headers);
+        }
+    };
+    gateway.handle(platform, http::Request::from_parts(parts, body), client).await
+}

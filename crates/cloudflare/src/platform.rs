@@ -1,0 +1,69 @@
+//! The Workers `Platform`: per-request ports (fetch upstream, JS clock,
+//! `wait_until`) around the per-isolate stores. The stores are the core's
+//! in-memory ones for now, so limits and caches are per isolate; Durable
+//! Objects, KV and the Cache API replace them in later issues.
+
+use crate::clock::WorkersClock;
+use crate::defer::WaitUntilDeferrer;
+use crate::upstream::FetchUpstream;
+use tollgate_core::platform::memory::{MemoryAnalytics, MemoryCache, MemoryCounters, MemoryKv};
+use tollgate_core::platform::{Platform, Runtime};
+use worker::Context;
+
+/// State shared by every request an isolate serves.
+#[derive(Default)]
+pub struct Stores {
+    pub counters: MemoryCounters,
+    pub kv: MemoryKv,
+    pub cache: MemoryCache,
+    pub analytics: MemoryAnalytics,
+}
+
+/// Built for each request: it owns that request's `Context`.
+pub struct WorkersPlatform<'a> {
+    stores: &'a Stores,
+    upstream: FetchUpstream,
+    clock: WorkersClock,
+    deferrer: WaitUntilDeferrer,
+}
+
+impl<'a> WorkersPlatform<'a> {
+    pub fn new(stores: &'a Stores, ctx: Context) -> Self {
+        WorkersPlatform { stores, upstream: FetchUpstream, clock: WorkersClock, deferrer: WaitUntilDeferrer::new(ctx) }
+    }
+}
+
+impl Platform for WorkersPlatform<'_> {
+    type Upstream = FetchUpstream;
+    type Clock = WorkersClock;
+    type Counters = MemoryCounters;
+    type Kv = MemoryKv;
+    type Cache = MemoryCache;
+    type Analytics = MemoryAnalytics;
+    type Defer = WaitUntilDeferrer;
+
+    fn runtime(&self) -> Runtime {
+        Runtime::Cloudflare
+    }
+    fn upstream(&self) -> &FetchUpstream {
+        &self.upstream
+    }
+    fn clock(&self) -> &WorkersClock {
+        &self.clock
+    }
+    fn counters(&self) -> &MemoryCounters {
+        &self.stores.counters
+    }
+    fn kv(&self) -> &MemoryKv {
+        &self.stores.kv
+    }
+    fn cache(&self) -> &MemoryCache {
+        &self.stores.cache
+    }
+    fn analytics(&self) -> &MemoryAnalytics {
+        &self.stores.analytics
+    }
+    fn defer(&self) -> &WaitUntilDeferrer {
+        &self.deferrer
+    }
+}

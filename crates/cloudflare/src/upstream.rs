@@ -1,0 +1,91 @@
+//! The upstream port on Workers: the runtime's `fetch` (through
+//! `worker::Fetch`), with `redirect: "manual"` so a backend's redirect reaches
+//! the client as it was sent. The JS request is built from `web_sys`'s
+//! `RequestInit` rather than `worker::RequestInit`, whose method enum would
+//! turn an unknown method into GET. The response body is read in full, up to a cap.
+
+use crate::convert::{header_map, header_text};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use http::Method;
+use std::future::Future;
+use std::time::Duration;
+use tollgate_core::platform::{MaybeSend, UpstreamClient, UpstreamError};
+use worker::js_sys;
+use worker::web_sys;
+
+/// Largest upstream body the gateway buffers (larger: 502), as on the other runtimes.
+pub const MAX_UPSTREAM_BODY: usize = 64 * 1024 * 1024;
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FetchUpstream;
+
+fn js_message(e: &worker::wasm_bindgen::JsValue) -> String {
+    e.as_string()
+        .or_else(|| js_sys::Reflect::get(e, &"message".into()).ok().and_then(|m| m.as_string()))
+        .unwrap_or_else(|| format!("{e:?}"))
+}
+
+fn build_request(request: http::Request<Bytes>) -> Result<web_sys::Request, UpstreamError> {
+    let (parts, body) = request.into_parts();
+    let connect =
+        |what: &str, e: worker::wasm_bindgen::JsValue| UpstreamError::Connect(format!("{what}: {}", js_message(&e)));
+    let headers = web_sys::Headers::new().map_err(|e| connect("headers", e))?;
+    for (name, value) in &parts.headers {
+        headers.append(name.as_str(), &header_text(value)).map_err(|e| connect("header", e))?;
+    }
+    let init = web_sys::RequestInit::new();
+    init.set_method(parts.method.as_str());
+    init.set_headers(&headers);
+    init.set_redirect(web_sys::RequestRedirect::Manual);
+    // fetch() refuses a body on GET and HEAD.
+    if !body.is_empty() && parts.method != Method::GET && parts.method != Method::HEAD {
+        init.set_body(&js_sys::Uint8Array::from(body.as_ref()));
+    }
+    web_sys::Request::new_with_str_and_init(&parts.uri.to_string(), &init).map_err(|e| connect("request", e))
+}
+
+async fn send(request: http::Request<Bytes>) -> Result<http::Response<Bytes>, UpstreamError> {
+    let js_request = build_request(request)?;
+    let mut resp = worker::Fetch::Request(worker::Request::from(js_request))
+        .send()
+        .await
+        .map_err(|e| UpstreamError::Connect(e.to_string()))?;
+    let status = http::StatusCode::from_u16(resp.status_code()).map_err(|e| UpstreamError::Protocol(e.to_string()))?;
+    let (headers, bad) = header_map(&resp.headers().0);
+    if !bad.is_empty() {
+        tracing::debug!(headers = ?bad, "upstream response headers dropped: not valid HTTP");
+    }
+    let declared =
+        headers.get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_UPSTREAM_BODY as u64) {
+        return Err(UpstreamError::Protocol("response body over the size cap".into()));
+    }
+    let mut body = Vec::new();
+    // No stream: the response has no body (`null` in JS).
+    if let Ok(mut stream) = resp.stream() {
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| UpstreamError::Protocol(e.to_string()))?;
+            if body.len() + chunk.len() > MAX_UPSTREAM_BODY {
+                return Err(UpstreamError::Protocol("response body over the size cap".into()));
+            }
+            body.extend_from_slice(&chunk);
+        }
+    }
+    let mut out = http::Response::new(Bytes::from(body));
+    *out.status_mut() = status;
+    *out.headers_mut() = headers;
+    Ok(out)
+}
+
+impl UpstreamClient for FetchUpstream {
+    fn send(
+        &self,
+        request: http::Request<Bytes>,
+        _timeout: Duration,
+    ) -> impl Future<Output = Result<http::Response<Bytes>, UpstreamError>> + MaybeSend {
+        // The core races this future against its own deadline; fetch has no
+        // timeout of its own to set.
+        send(request)
+    }
+}
