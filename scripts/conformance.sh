@@ -78,7 +78,7 @@ for rt in $RUNTIMES; do
       suite cloudflare http://127.0.0.1:18300
       stop_group "$g" ;;
     lambda)
-      g=$(start_group lambda bash -c "cd crates/lambda && exec cargo lambda watch -A 127.0.0.1 -P 18400 \
+      g=$(start_group lambda bash -c "cd crates/lambda && exec cargo lambda watch -A 127.0.0.1 -P 18400 --bin tollgate-lambda --disable-cors \
             --env-var TOLLGATE_CONFIG_FILE=$CONFIG --env-var ECHO_URL=$ECHO_URL --env-var SLOW_URL=$SLOW_URL \
             --env-var FAIL_URL=$FAIL_URL --env-var DEAD_URL=$DEAD_URL --env-var RUST_LOG=info")
       # the function is compiled on the first invoke: allow for it

@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tollgate_core::platform::Runtime;
+use tollgate_core::platform::{Clock, Runtime};
 use tollgate_core::{ClientInfo, Gateway, GatewayError};
 use tollgate_native::NativePlatform;
 
@@ -62,7 +62,9 @@ pub(crate) async fn serve(listener: TcpListener, gateway: Gateway) -> Result<(),
     let gateway = Arc::new(gateway);
     println!("tollgate listening on http://{addr}");
     tracing::info!(%addr, "listening");
-    let max_buf = usize::try_from(gateway.max_header_bytes()).unwrap_or(usize::MAX).saturating_add(4096).max(8192);
+    // hyper's own 431 (no problem body) is only the last resort: the core
+    // answers header blocks over the configured limit itself.
+    let max_buf = usize::try_from(gateway.max_header_bytes()).unwrap_or(usize::MAX).saturating_mul(4).max(64 * 1024);
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
     loop {
@@ -108,6 +110,7 @@ async fn handle(
     req: hyper::Request<Incoming>,
     peer: SocketAddr,
 ) -> hyper::Response<Full<Bytes>> {
+    let started = platform.clock.now();
     let (parts, body) = req.into_parts();
     let limit = gateway.max_body_bytes();
     let declared = parts
@@ -116,7 +119,7 @@ async fn handle(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     let too_large = || {
-        let mut resp = gateway.reject(GatewayError::PayloadTooLarge { limit }, &parts.headers);
+        let mut resp = gateway.reject(platform, started, GatewayError::PayloadTooLarge { limit }, &parts.headers);
         // The rest of the body is not read: the connection cannot be reused.
         resp.headers_mut().insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
         resp.map(Full::new)
@@ -133,7 +136,12 @@ async fn handle(
         Err(e) => {
             tracing::debug!(error = %e, "request body could not be read");
             return gateway
-                .reject(GatewayError::BadRequest("The request body could not be read.".into()), &parts.headers)
+                .reject(
+                    platform,
+                    started,
+                    GatewayError::BadRequest("The request body could not be read.".into()),
+                    &parts.headers,
+                )
                 .map(Full::new);
         }
     };

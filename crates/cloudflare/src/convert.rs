@@ -8,7 +8,7 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 use std::net::IpAddr;
-use tollgate_core::{ClientInfo, Gateway, GatewayError};
+use tollgate_core::ClientInfo;
 use worker::js_sys;
 use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::web_sys;
@@ -97,6 +97,9 @@ fn convert_head(req: &web_sys::Request, headers: &HeaderMap) -> Result<(http::re
 /// The whole body, refused as soon as it passes `limit`. A declared
 /// `Content-Length` over the limit is not read at all: the core answers 413
 /// from the header.
+/// How much of an over-limit body is read and dropped before answering 413.
+const MAX_DRAIN: usize = 16 * 1024 * 1024;
+
 pub async fn read_body(req: &mut worker::Request, headers: &HeaderMap, limit: u64) -> Result<Bytes, BodyError> {
     if req.inner().body().is_none() {
         return Ok(Bytes::new());
@@ -111,6 +114,15 @@ pub async fn read_body(req: &mut worker::Request, headers: &HeaderMap, limit: u6
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| BodyError::Unreadable(e.to_string()))?;
         if (body.len() + chunk.len()) as u64 > limit {
+            // Answering while the client is still sending stalls the next
+            // request on the connection in workerd: read the rest (bounded) first.
+            let mut drained = 0usize;
+            while let Some(Ok(more)) = stream.next().await {
+                drained += more.len();
+                if drained > MAX_DRAIN {
+                    break;
+                }
+            }
             return Err(BodyError::TooLarge);
         }
         body.extend_from_slice(&chunk);
@@ -146,19 +158,13 @@ fn build_response(resp: &http::Response<Bytes>) -> Result<web_sys::Response, JsV
 /// 200–599 passed through from a backend) becomes the core's 502.
 pub fn to_worker_response(
     resp: http::Response<Bytes>,
-    gateway: Option<&Gateway>,
-    req: &web_sys::Request,
+    fallback: impl FnOnce() -> http::Response<Bytes>,
 ) -> worker::Result<web_sys::Response> {
     match build_response(&resp) {
         Ok(r) => Ok(r),
         Err(e) => {
             tracing::warn!(status = resp.status().as_u16(), error = ?e, "response refused by the runtime");
-            let (headers, _) = header_map(&req.headers());
-            let fallback = match gateway {
-                Some(gw) => gw.reject(GatewayError::UpstreamBadResponse, &headers),
-                None => GatewayError::Internal.to_response(""),
-            };
-            Ok(build_response(&fallback)?)
+            Ok(build_response(&fallback())?)
         }
     }
 }

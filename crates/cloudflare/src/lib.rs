@@ -18,6 +18,7 @@ mod upstream;
 
 use bytes::Bytes;
 use tollgate_core::GatewayError;
+use tollgate_core::platform::{Clock, Platform, Timestamp};
 use worker::{Context, Env, event, web_sys};
 
 #[event(start)]
@@ -28,14 +29,18 @@ fn start() {
 #[event(fetch)]
 async fn fetch(mut req: worker::Request, env: Env, ctx: Context) -> worker::Result<web_sys::Response> {
     let isolate = isolate::get(&env);
-    let response = match &isolate.gateway {
+    match &isolate.gateway {
         Ok(gateway) => {
             let platform = platform::WorkersPlatform::new(&isolate.stores, ctx);
-            serve(gateway, &platform, &mut req).await
+            let started = platform.clock().now();
+            let response = serve(gateway, &platform, started, &mut req).await;
+            convert::to_worker_response(response, || {
+                let (headers, _) = convert::header_map(&req.inner().headers());
+                gateway.reject(&platform, started, GatewayError::UpstreamBadResponse, &headers)
+            })
         }
-        Err(detail) => isolate::misconfigured(detail),
-    };
-    convert::to_worker_response(response, isolate.gateway.as_ref().ok(), req.inner())
+        Err(detail) => convert::to_worker_response(isolate::misconfigured(detail), || GatewayError::Internal.to_response("")),
+    }
 }
 
 /// Converts the request (head, then body up to the gateway's limit) and lets
@@ -44,21 +49,27 @@ async fn fetch(mut req: worker::Request, env: Env, ctx: Context) -> worker::Resu
 async fn serve(
     gateway: &tollgate_core::Gateway,
     platform: &platform::WorkersPlatform<'_>,
+    started: Timestamp,
     req: &mut worker::Request,
 ) -> http::Response<Bytes> {
     let (head, headers) = convert::request_head(req.inner());
     let (parts, client) = match head {
         Ok(head) => head,
-        Err(why) => return gateway.reject(GatewayError::BadRequest(why), &headers),
+        Err(why) => return gateway.reject(platform, started, GatewayError::BadRequest(why), &headers),
     };
     let body = match convert::read_body(req, &headers, gateway.max_body_bytes()).await {
         Ok(body) => body,
         Err(convert::BodyError::TooLarge) => {
-            return gateway.reject(GatewayError::PayloadTooLarge { limit: gateway.max_body_bytes() }, &headers);
+            return gateway.reject(platform, started, GatewayError::PayloadTooLarge { limit: gateway.max_body_bytes() }, &headers);
         }
         Err(convert::BodyError::Unreadable(why)) => {
             tracing::debug!(error = %why, "request body unreadable");
-            return gateway.reject(GatewayError::BadRequest("The request body could not be read.".into()), &headers);
+            return gateway.reject(
+                platform,
+                started,
+                GatewayError::BadRequest("The request body could not be read.".into()),
+                &headers,
+            );
         }
     };
     gateway.handle(platform, http::Request::from_parts(parts, body), client).await

@@ -84,20 +84,26 @@ impl Gateway {
 
     /// An answer the adapter must give before the core sees the request (a
     /// body over the limit while reading it, a request it cannot convert),
-    /// with the same headers as any other gateway answer.
-    pub fn reject(&self, error: GatewayError, request_headers: &http::HeaderMap) -> Response<Bytes> {
+    /// with the same headers as any other gateway answer (request id, CORS,
+    /// Server-Timing from `started`), recorded like any other request.
+    pub fn reject<P: Platform>(
+        &self,
+        platform: &P,
+        started: Timestamp,
+        error: GatewayError,
+        request_headers: &http::HeaderMap,
+    ) -> Response<Bytes> {
         let incoming_id =
             request_headers.get("x-request-id").and_then(|v| v.to_str().ok()).filter(|v| ids::is_sane_request_id(v));
         let request_id = incoming_id.map_or_else(ids::new_request_id, str::to_owned);
-        let mut resp = error.to_response(&request_id);
-        if let Ok(v) = HeaderValue::from_str(&request_id) {
-            resp.headers_mut().insert("x-request-id", v);
-        }
-        if let Some(cors) = &self.cors {
-            let allowed = request_headers.get(header::ORIGIN).and_then(|o| cors.allow_origin(o));
-            cors::decorate(cors, allowed.as_ref(), resp.headers_mut());
-        }
-        resp
+        let allowed_origin = match (&self.cors, request_headers.get(header::ORIGIN)) {
+            (Some(cors), Some(origin)) => cors.allow_origin(origin),
+            _ => None,
+        };
+        let ctx = Ctx { request_id, started, allowed_origin, route: None, upstream_micros: None };
+        tracing::debug!(request_id = %ctx.request_id, error = ?error, "request refused by the adapter");
+        let resp = error.to_response(&ctx.request_id);
+        self.finish(platform, resp, &ctx, &Method::from_bytes(b"-").unwrap_or_default(), "-")
     }
 
     async fn route_request<P: Platform>(

@@ -1,0 +1,241 @@
+#!/usr/bin/env python3
+"""Example backends for the Tollgate conformance suite (standard library only).
+
+One process, four ports on one host (default 127.0.0.1):
+
+  echo    18101  answers 200 with a JSON description of the request it got:
+                 {"method", "path", "query", "headers", "body"}
+                 - path / query: the raw request target as received (no decoding)
+                 - headers: lowercased name -> value, or a list of values when
+                   the header came more than once
+                 - body: the request body decoded as UTF-8 (invalid bytes
+                   replaced), plus "body_length" (bytes)
+                 ?status=NNN             answer with that status (same JSON body)
+                 ?set_header=name:value  add a response header (repeatable), e.g.
+                                         set_header=Connection:x-secret&set_header=X-Secret:1
+                 every answer also carries `X-Echo-Backend: echo`
+  slow    18102  sleeps ?ms= milliseconds (default 3000), then answers 200 JSON
+  failing 18103  answers 503 text/plain with its own body and headers;
+                 a path ending in /reset closes the connection without answering
+  dead    18104  nothing listens there (only checked at start-up)
+
+Every method is handled (GET HEAD POST PUT PATCH DELETE OPTIONS and any other
+token). Prints "ready" on stdout once all servers listen; runs until killed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl
+
+FAILING_BODY = b"failing backend: service unavailable\n"
+FAILING_CONTENT_TYPE = "text/plain; charset=utf-8"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, like a real backend
+    server_version = "conformance-backend"
+    sys_version = ""
+    verbose = False
+
+    def log_message(self, format, *args):  # noqa: A002 - stdlib signature
+        if self.verbose:
+            sys.stderr.write("[%s] %s\n" % (self.server.name, format % args))
+
+    # Any method name reaches handle_any (BaseHTTPRequestHandler looks up do_<METHOD>).
+    def __getattr__(self, name):
+        if name.startswith("do_"):
+            return self.handle_any
+        raise AttributeError(name)
+
+    def split_target(self):
+        path, sep, query = self.path.partition("?")
+        return path, query if sep else ""
+
+    def read_body(self) -> bytes:
+        te = (self.headers.get("Transfer-Encoding") or "").lower()
+        if "chunked" in te:
+            chunks = []
+            while True:
+                line = self.rfile.readline(65537)
+                if not line:
+                    break
+                size = int(line.split(b";", 1)[0].strip() or b"0", 16)
+                if size == 0:
+                    # trailers until an empty line
+                    while True:
+                        t = self.rfile.readline(65537)
+                        if t in (b"\r\n", b"\n", b""):
+                            break
+                    break
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline(3)  # CRLF after the chunk
+            return b"".join(chunks)
+        length = self.headers.get("Content-Length")
+        if length:
+            return self.rfile.read(int(length))
+        return b""
+
+    def send(self, status: int, body: bytes, content_type: str, extra=()):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        for name, value in extra:
+            self.send_header(name, value)
+        no_body = self.command == "HEAD" or status in (204, 304) or 100 <= status < 200
+        if status not in (204, 304) and not 100 <= status < 200:
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if not no_body:
+            self.wfile.write(body)
+
+    def handle_any(self):
+        try:
+            self.server.respond(self)
+        except (BrokenPipeError, ConnectionResetError):
+            # the gateway gave up (timeout) and closed the connection
+            self.close_connection = True
+
+
+def echo_description(h: _Handler, body: bytes) -> dict:
+    path, query = h.split_target()
+    headers: dict = {}
+    for name, value in h.headers.items():
+        key = name.lower()
+        if key in headers:
+            prev = headers[key]
+            headers[key] = (prev if isinstance(prev, list) else [prev]) + [value]
+        else:
+            headers[key] = value
+    return {
+        "method": h.command,
+        "path": path,
+        "query": query,
+        "headers": headers,
+        "body": body.decode("utf-8", errors="replace"),
+        "body_length": len(body),
+    }
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+    name = "backend"
+
+    def handle_error(self, request, client_address):
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, TimeoutError)):
+            return  # a peer that went away is not the backend's problem
+        super().handle_error(request, client_address)
+
+    def respond(self, h: _Handler) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+
+class EchoServer(_Server):
+    name = "echo"
+
+    def respond(self, h):
+        body = h.read_body()
+        _, query = h.split_target()
+        status = 200
+        extra = [("X-Echo-Backend", "echo")]
+        for key, value in parse_qsl(query, keep_blank_values=True):
+            if key == "status" and value.isdigit() and 100 <= int(value) <= 599:
+                status = int(value)
+            elif key == "set_header" and ":" in value:
+                name, _, v = value.partition(":")
+                extra.append((name.strip(), v.strip()))
+        payload = json.dumps(echo_description(h, body)).encode()
+        h.send(status, payload, "application/json", extra)
+
+
+class SlowServer(_Server):
+    name = "slow"
+
+    def respond(self, h):
+        h.read_body()
+        _, query = h.split_target()
+        ms = 3000
+        for key, value in parse_qsl(query):
+            if key == "ms" and value.isdigit():
+                ms = int(value)
+        time.sleep(ms / 1000)
+        h.send(200, json.dumps({"slept_ms": ms}).encode(), "application/json", [("X-Echo-Backend", "slow")])
+
+
+class FailingServer(_Server):
+    name = "failing"
+
+    def respond(self, h):
+        path, _ = h.split_target()
+        if path.rstrip("/").endswith("/reset"):
+            # No answer at all: close the connection before any byte is sent.
+            h.close_connection = True
+            try:
+                h.request.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
+        h.read_body()
+        h.send(503, FAILING_BODY, FAILING_CONTENT_TYPE, [("Retry-After", "7"), ("X-Failing-Backend", "yes")])
+
+
+def port_is_open(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--echo-port", type=int, default=18101)
+    p.add_argument("--slow-port", type=int, default=18102)
+    p.add_argument("--fail-port", type=int, default=18103)
+    p.add_argument("--dead-port", type=int, default=18104, help="must have nothing listening (checked, never bound)")
+    p.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    args = p.parse_args(argv)
+    _Handler.verbose = args.verbose
+
+    if port_is_open(args.host, args.dead_port):
+        print(f"backends: something listens on the 'dead' port {args.host}:{args.dead_port}; the 502 tests need it closed",
+              file=sys.stderr)
+        return 2
+
+    servers = []
+    for cls, port in ((EchoServer, args.echo_port), (SlowServer, args.slow_port), (FailingServer, args.fail_port)):
+        if ":" in args.host:
+            cls.address_family = socket.AF_INET6
+        try:
+            srv = cls((args.host, port), _Handler)
+        except OSError as e:
+            print(f"backends: cannot listen on {args.host}:{port} ({cls.name}): {e}", file=sys.stderr)
+            for s in servers:
+                s.server_close()
+            return 2
+        servers.append(srv)
+    for srv in servers:
+        threading.Thread(target=srv.serve_forever, name=srv.name, daemon=True).start()
+    print("ready", flush=True)
+    print(
+        f"backends: echo http://{args.host}:{args.echo_port}  slow http://{args.host}:{args.slow_port}  "
+        f"failing http://{args.host}:{args.fail_port}  dead http://{args.host}:{args.dead_port}",
+        file=sys.stderr,
+        flush=True,
+    )
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
