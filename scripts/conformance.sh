@@ -22,12 +22,13 @@ LOGS=${LOGS:-$ROOT/target/conformance}
 mkdir -p "$LOGS"
 
 GROUPS_STARTED=()
+STARTED=""
 log() { echo "[conformance] $*" >&2; }
-start_group() { # name cmd... : runs cmd as a new process group leader
+start_group() { # name cmd... : runs cmd as a new process group leader; its pid in $STARTED
   local name=$1; shift
   setsid "$@" >"$LOGS/$name.log" 2>&1 </dev/null &
-  GROUPS_STARTED+=($!)
-  echo $!
+  STARTED=$!
+  GROUPS_STARTED+=("$STARTED")
 }
 stop_group() {
   local pgid=$1
@@ -35,7 +36,7 @@ stop_group() {
   for _ in $(seq 1 50); do kill -0 -- "-$pgid" 2>/dev/null || return 0; sleep 0.1; done
   kill -KILL -- "-$pgid" 2>/dev/null || true
 }
-cleanup() { for g in "${GROUPS_STARTED[@]}"; do stop_group "$g"; done; }
+cleanup() { for g in "${GROUPS_STARTED[@]}"; do stop_group "$g"; done; return 0; }
 trap cleanup EXIT INT TERM
 
 wait_http() { # url seconds name
@@ -49,7 +50,7 @@ wait_http() { # url seconds name
 }
 
 # The example backends, shared by every runtime.
-backends=$(start_group backends "$PYTHON" tests/conformance/backends.py)
+start_group backends "$PYTHON" tests/conformance/backends.py
 for _ in $(seq 1 100); do grep -q '^ready$' "$LOGS/backends.log" 2>/dev/null && break; sleep 0.1; done
 grep -q '^ready$' "$LOGS/backends.log" || { log "backends did not start"; cat "$LOGS/backends.log" >&2; exit 1; }
 
@@ -66,21 +67,21 @@ for rt in $RUNTIMES; do
   case "$rt" in
     local)
       cargo build -q -p tollgate-cli
-      g=$(start_group local "$ROOT/target/debug/tollgate" serve -c "$CONFIG" --listen 127.0.0.1:18200)
+      start_group local "$ROOT/target/debug/tollgate" serve -c "$CONFIG" --listen 127.0.0.1:18200; g=$STARTED
       wait_http http://127.0.0.1:18200/_gateway/health 60 local
       suite local http://127.0.0.1:18200
       stop_group "$g" ;;
     cloudflare)
       [ "${SKIP_WORKER_BUILD:-0}" = 1 ] || bash scripts/build-worker.sh "$CONFIG"
-      g=$(start_group cloudflare npx --no-install wrangler dev -c tests/conformance/wrangler.toml --ip 127.0.0.1 \
-            --port 18300 --show-interactive-dev-session=false --persist-to "$LOGS/wrangler-state")
+      start_group cloudflare npx --no-install wrangler dev -c tests/conformance/wrangler.toml --ip 127.0.0.1 \
+            --port 18300 --show-interactive-dev-session=false --persist-to "$LOGS/wrangler-state"; g=$STARTED
       wait_http http://127.0.0.1:18300/_gateway/health 120 cloudflare
       suite cloudflare http://127.0.0.1:18300
       stop_group "$g" ;;
     lambda)
-      g=$(start_group lambda bash -c "cd crates/lambda && exec cargo lambda watch -A 127.0.0.1 -P 18400 --bin tollgate-lambda --disable-cors \
+      start_group lambda bash -c "cd crates/lambda && exec cargo lambda watch -A 127.0.0.1 -P 18400 --bin tollgate-lambda --disable-cors \
             --env-var TOLLGATE_CONFIG_FILE=$CONFIG --env-var ECHO_URL=$ECHO_URL --env-var SLOW_URL=$SLOW_URL \
-            --env-var FAIL_URL=$FAIL_URL --env-var DEAD_URL=$DEAD_URL --env-var RUST_LOG=info")
+            --env-var FAIL_URL=$FAIL_URL --env-var DEAD_URL=$DEAD_URL --env-var RUST_LOG=info"; g=$STARTED
       # the function is compiled on the first invoke: allow for it
       wait_http http://127.0.0.1:18400/_gateway/health 900 lambda
       suite lambda http://127.0.0.1:18400

@@ -47,7 +47,7 @@ cleanup() {
     kill "$backends_pid" 2>/dev/null || true
     wait "$backends_pid" 2>/dev/null || true
   fi
-  [ -n "${log:-}" ] && rm -f "$log"
+  if [ -n "${log:-}" ]; then rm -f "$log"; fi
 }
 trap cleanup EXIT
 
