@@ -1,5 +1,5 @@
 //! Port implementations shared by the two tokio runtimes, the local server and
-//! the Lambda adapter: the reqwest upstream client, the tokio clock, deferred
+//! the Lambda adapter: the hyper upstream client, the tokio clock, deferred
 //! work as spawned tasks, and a `NativePlatform` bundling them with the
 //! in-memory stores from the core.
 
@@ -7,7 +7,7 @@ mod clock;
 mod upstream;
 
 pub use clock::TokioClock;
-pub use upstream::ReqwestUpstream;
+pub use upstream::HyperUpstream;
 
 use std::future::Future;
 use tollgate_core::platform::memory::{MemoryAnalytics, MemoryCache, MemoryCounters, MemoryKv};
@@ -26,7 +26,7 @@ impl Deferrer for SpawnDeferrer {
 /// The ports of a tokio runtime: real HTTP and time, state in memory.
 pub struct NativePlatform {
     pub runtime: Runtime,
-    pub upstream: ReqwestUpstream,
+    pub upstream: HyperUpstream,
     pub clock: TokioClock,
     pub counters: MemoryCounters,
     pub kv: MemoryKv,
@@ -39,7 +39,7 @@ impl NativePlatform {
     pub fn new(runtime: Runtime) -> Result<Self, String> {
         Ok(NativePlatform {
             runtime,
-            upstream: ReqwestUpstream::new()?,
+            upstream: HyperUpstream::new(),
             clock: TokioClock,
             counters: MemoryCounters::default(),
             kv: MemoryKv::default(),
@@ -51,7 +51,7 @@ impl NativePlatform {
 }
 
 impl Platform for NativePlatform {
-    type Upstream = ReqwestUpstream;
+    type Upstream = HyperUpstream;
     type Clock = TokioClock;
     type Counters = MemoryCounters;
     type Kv = MemoryKv;
@@ -62,7 +62,7 @@ impl Platform for NativePlatform {
     fn runtime(&self) -> Runtime {
         self.runtime
     }
-    fn upstream(&self) -> &ReqwestUpstream {
+    fn upstream(&self) -> &HyperUpstream {
         &self.upstream
     }
     fn clock(&self) -> &TokioClock {

@@ -1,68 +1,76 @@
-//! The upstream port on tokio: a pooled reqwest client (HTTP/1.1, rustls)
-//! that never follows redirects, never decompresses and ignores proxy
-//! variables: what the backend said is what the client gets.
+//! The upstream port on tokio: a pooled hyper client (HTTP/1.1, keep-alive,
+//! rustls with the webpki roots for https targets). It never follows
+//! redirects, never decompresses and ignores proxy variables: what the
+//! backend said is what the client gets.
 
 use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use std::future::Future;
 use std::time::Duration;
 use tollgate_core::platform::{MaybeSend, UpstreamClient, UpstreamError};
 
 /// Largest upstream body the gateway buffers (larger: 502).
 pub const MAX_UPSTREAM_BODY: usize = 64 * 1024 * 1024;
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone)]
-pub struct ReqwestUpstream {
-    client: reqwest::Client,
+pub struct HyperUpstream {
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
 }
 
-impl ReqwestUpstream {
-    pub fn new() -> Result<Self, String> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .connect_timeout(Duration::from_secs(5))
+impl HyperUpstream {
+    pub fn new() -> Self {
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(CONNECT_TIMEOUT));
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_webpki_roots()
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
             .pool_idle_timeout(Duration::from_secs(60))
             .pool_max_idle_per_host(256)
-            .tcp_nodelay(true)
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
-        Ok(ReqwestUpstream { client })
+            .build(https);
+        HyperUpstream { client }
     }
 }
 
-fn classify(e: &reqwest::Error) -> UpstreamError {
-    if e.is_timeout() {
-        UpstreamError::Timeout
-    } else if e.is_connect() {
-        UpstreamError::Connect(e.to_string())
-    } else {
-        UpstreamError::Protocol(e.to_string())
+impl Default for HyperUpstream {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
-impl UpstreamClient for ReqwestUpstream {
+fn classify(e: &hyper_util::client::legacy::Error) -> UpstreamError {
+    if e.is_connect() { UpstreamError::Connect(e.to_string()) } else { UpstreamError::Protocol(e.to_string()) }
+}
+
+impl UpstreamClient for HyperUpstream {
     fn send(
         &self,
         request: http::Request<Bytes>,
         timeout: Duration,
     ) -> impl Future<Output = Result<http::Response<Bytes>, UpstreamError>> + MaybeSend {
-        let client = self.client.clone();
+        let call = self.client.request(request.map(Full::new));
         async move {
-            let mut req = reqwest::Request::try_from(request).map_err(|e| UpstreamError::Protocol(e.to_string()))?;
-            *req.timeout_mut() = Some(timeout);
-            let mut resp = client.execute(req).await.map_err(|e| classify(&e))?;
-            let mut body = Vec::new();
-            while let Some(chunk) = resp.chunk().await.map_err(|e| classify(&e))? {
-                if body.len() + chunk.len() > MAX_UPSTREAM_BODY {
-                    return Err(UpstreamError::Protocol("response body over the size cap".into()));
-                }
-                body.extend_from_slice(&chunk);
-            }
-            let mut out = http::Response::new(Bytes::from(body));
-            *out.status_mut() = resp.status();
-            *out.version_mut() = http::Version::HTTP_11;
-            *out.headers_mut() = std::mem::take(resp.headers_mut());
-            Ok(out)
+            let exchange = async {
+                let resp = call.await.map_err(|e| classify(&e))?;
+                let (parts, body) = resp.into_parts();
+                let body = Limited::new(body, MAX_UPSTREAM_BODY)
+                    .collect()
+                    .await
+                    .map_err(|e| UpstreamError::Protocol(format!("response body: {e}")))?
+                    .to_bytes();
+                Ok(http::Response::from_parts(parts, body))
+            };
+            tokio::time::timeout(timeout, exchange).await.unwrap_or(Err(UpstreamError::Timeout))
         }
     }
 }

@@ -1,15 +1,36 @@
 //! Request ids and W3C trace context: keep a client's sane `X-Request-Id`,
 //! continue a valid `traceparent` with a new span, start one otherwise.
 
+std::thread_local! {
+    /// wyrand state, seeded once per thread from the OS (ids must be unique
+    /// and unguessable enough, not secret: a syscall per id is not needed).
+    static RNG: std::cell::Cell<u64> = std::cell::Cell::new(seed());
+}
+
+fn seed() -> u64 {
+    let mut buf = [0u8; 8];
+    if getrandom::fill(&mut buf).is_err() {
+        // No entropy source: distinct per thread is still required.
+        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0x9e37_79b9_7f4a_7c15);
+        return COUNTER.fetch_add(0x9e37_79b9_7f4a_7c15, std::sync::atomic::Ordering::Relaxed);
+    }
+    u64::from_le_bytes(buf)
+}
+
+fn next_u64() -> u64 {
+    RNG.with(|state| {
+        let s = state.get().wrapping_add(0xa076_1d64_78bd_642f);
+        state.set(s);
+        let t = u128::from(s) * u128::from(s ^ 0xe703_7ed1_a0b4_28db);
+        ((t >> 64) as u64) ^ (t as u64)
+    })
+}
+
 fn random_bytes<const N: usize>() -> [u8; N] {
     let mut buf = [0u8; N];
-    if getrandom::fill(&mut buf).is_err() {
-        // No entropy source: ids need only be unique enough, not secret.
-        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0x9e37_79b9_7f4a_7c15);
-        for chunk in buf.chunks_mut(8) {
-            let v = COUNTER.fetch_add(0x9e37_79b9_7f4a_7c15, std::sync::atomic::Ordering::Relaxed).to_le_bytes();
-            chunk.copy_from_slice(&v[..chunk.len()]);
-        }
+    for chunk in buf.chunks_mut(8) {
+        let v = next_u64().to_le_bytes();
+        chunk.copy_from_slice(&v[..chunk.len()]);
     }
     buf
 }
