@@ -15,6 +15,9 @@ step "clippy (native)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 step "clippy (wasm32: core and the Workers adapter)"
 cargo clippy -p tollgate-core -p tollgate-cloudflare --target wasm32-unknown-unknown --locked -- -D warnings
+step "sam validate --lint (template.yaml)"
+AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 \
+  SAM_CLI_TELEMETRY=0 sam validate --lint -t template.yaml
 step "native tests"
 cargo test --workspace --locked
 step "conformance suite (builds the Workers bundle)"

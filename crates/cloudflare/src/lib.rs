@@ -39,7 +39,9 @@ async fn fetch(mut req: worker::Request, env: Env, ctx: Context) -> worker::Resu
                 gateway.reject(&platform, started, GatewayError::UpstreamBadResponse, &headers)
             })
         }
-        Err(detail) => convert::to_worker_response(isolate::misconfigured(detail), || GatewayError::Internal.to_response("")),
+        Err(detail) => {
+            convert::to_worker_response(isolate::misconfigured(detail), || GatewayError::Internal.to_response(""))
+        }
     }
 }
 
@@ -60,7 +62,12 @@ async fn serve(
     let body = match convert::read_body(req, &headers, gateway.max_body_bytes()).await {
         Ok(body) => body,
         Err(convert::BodyError::TooLarge) => {
-            return gateway.reject(platform, started, GatewayError::PayloadTooLarge { limit: gateway.max_body_bytes() }, &headers);
+            return gateway.reject(
+                platform,
+                started,
+                GatewayError::PayloadTooLarge { limit: gateway.max_body_bytes() },
+                &headers,
+            );
         }
         Err(convert::BodyError::Unreadable(why)) => {
             tracing::debug!(error = %why, "request body unreadable");
