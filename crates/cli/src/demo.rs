@@ -18,38 +18,15 @@ const USERS_ADDR: &str = "127.0.0.1:9001";
 const ECHO_ADDR: &str = "127.0.0.1:9002";
 
 pub(crate) fn run(listen: SocketAddr) -> ExitCode {
-    let gateway = match tollgate_core::load("examples/gateway.yaml", EXAMPLE, &|k| std::env::var(k).ok()) {
-        Ok(g) => g,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(1);
-        }
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("cannot start the runtime: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    runtime.block_on(async move {
+    crate::run_async(async move {
+        let gateway = tollgate_core::load("examples/gateway.yaml", EXAMPLE, &|k| std::env::var(k).ok())
+            .map_err(|e| e.to_string())?;
         let bind = |addr: &'static str| async move {
             TcpListener::bind(addr).await.map_err(|e| format!("cannot start the example backend on {addr}: {e}"))
         };
-        let listeners = async {
-            Ok::<_, String>((
-                bind(USERS_ADDR).await?,
-                bind(ECHO_ADDR).await?,
-                TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?,
-            ))
-        };
-        let (users, echo, gw) = match listeners.await {
-            Ok(l) => l,
-            Err(e) => {
-                eprintln!("{e}");
-                return ExitCode::from(1);
-            }
-        };
+        let users = bind(USERS_ADDR).await?;
+        let echo = bind(ECHO_ADDR).await?;
+        let gw = TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
         tokio::spawn(backend(users, users_service));
         tokio::spawn(backend(echo, echo_service));
         let base = format!("http://{}", gw.local_addr().map_or(listen, |a| a));
@@ -62,13 +39,7 @@ pub(crate) fn run(listen: SocketAddr) -> ExitCode {
         println!("  curl -i {base}/nowhere                                # 404 problem+json");
         println!("  curl -i -X DELETE {base}/v1/users/42                  # 405 with Allow");
         println!("Stop with Ctrl-C.");
-        match crate::serve::serve(gw, gateway).await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("{e}");
-                ExitCode::from(1)
-            }
-        }
+        crate::serve::serve(gw, gateway).await
     })
 }
 

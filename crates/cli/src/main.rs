@@ -52,6 +52,21 @@ enum Command {
     },
 }
 
+/// Runs `work` on a multi-threaded tokio runtime; an error is printed and exits 1.
+pub(crate) fn run_async(work: impl std::future::Future<Output = Result<(), String>>) -> ExitCode {
+    let result = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime.block_on(work),
+        Err(e) => Err(format!("cannot start the runtime: {e}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {

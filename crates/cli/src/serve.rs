@@ -23,35 +23,10 @@ use tollgate_native::NativePlatform;
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub(crate) fn run_file(path: &Path, listen: SocketAddr) -> ExitCode {
-    let gateway = match crate::check::load(path) {
-        Ok(g) => g,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(1);
-        }
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("cannot start the runtime: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    runtime.block_on(async move {
-        let listener = match TcpListener::bind(listen).await {
-            Ok(l) => l,
-            Err(e) => {
-                eprintln!("cannot listen on {listen}: {e}");
-                return ExitCode::from(1);
-            }
-        };
-        match serve(listener, gateway).await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("{e}");
-                ExitCode::from(1)
-            }
-        }
+    crate::run_async(async move {
+        let gateway = crate::check::load(path)?;
+        let listener = TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+        serve(listener, gateway).await
     })
 }
 
