@@ -79,7 +79,7 @@ for rt in $RUNTIMES; do
       suite cloudflare http://127.0.0.1:18300
       stop_group "$g" ;;
     lambda)
-      start_group lambda bash -c "cd crates/lambda && exec cargo lambda watch -A 127.0.0.1 -P 18400 --bin tollgate-lambda --disable-cors \
+      start_group lambda bash -c "cd crates/lambda && exec cargo lambda watch -A 127.0.0.1 -P 18400 --bin tollgate-lambda --disable-cors --ignore-changes \
             --env-var TOLLGATE_CONFIG_FILE=$CONFIG --env-var ECHO_URL=$ECHO_URL --env-var SLOW_URL=$SLOW_URL \
             --env-var FAIL_URL=$FAIL_URL --env-var DEAD_URL=$DEAD_URL --env-var RUST_LOG=info"; g=$STARTED
       # the function is compiled on the first invoke: allow for it
