@@ -27,14 +27,19 @@ fn add_vary_origin(headers: &mut HeaderMap) {
 /// Puts the CORS headers for `allowed` (the ACAO value) on an actual response.
 pub(crate) fn decorate(cors: &Cors, allowed: Option<&HeaderValue>, headers: &mut HeaderMap) {
     // The gateway owns CORS: whatever the upstream said about it is replaced.
-    for name in [
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
-        header::ACCESS_CONTROL_EXPOSE_HEADERS,
-        header::ACCESS_CONTROL_ALLOW_METHODS,
-        header::ACCESS_CONTROL_ALLOW_HEADERS,
-        header::ACCESS_CONTROL_MAX_AGE,
-    ] {
+    let upstream_cors = headers.keys().any(|k| k.as_str().starts_with("access-control-"));
+    for name in upstream_cors
+        .then_some([
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            header::ACCESS_CONTROL_MAX_AGE,
+        ])
+        .into_iter()
+        .flatten()
+    {
         headers.remove(name);
     }
     if !cors.any_origin || cors.allow_credentials {

@@ -16,9 +16,18 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use percent_encoding::utf8_percent_encode;
 use std::net::IpAddr;
 
+const X_CONSUMER_ID: HeaderName = HeaderName::from_static("x-consumer-id");
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+const X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
+
 /// Headers only the gateway may set towards an upstream: a client's copy is dropped.
-const GATEWAY_OWNED: &[&str] =
-    &["x-consumer-id", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "forwarded", "x-real-ip"];
+const GATEWAY_OWNED: [HeaderName; 6] =
+    [X_CONSUMER_ID, X_FORWARDED_FOR, X_FORWARDED_PROTO, X_FORWARDED_HOST, header::FORWARDED, X_REAL_IP];
 
 /// What the pipeline knows that forwarding needs.
 pub(crate) struct ForwardInput<'a> {
@@ -61,13 +70,13 @@ fn edited_query(input: &ForwardInput<'_>, inputs: &Inputs<'_>) -> Result<Option<
     Ok((!pairs.is_empty()).then(|| pairs.join("&")))
 }
 
-fn forwarded_for(existing: &HeaderMap, client: &ClientInfo, mode: ClientIpMode) -> Option<HeaderValue> {
-    let ip = client.peer_ip.map(|ip| ip.to_string());
+fn forwarded_for(existing: &HeaderMap, peer: Option<&str>, mode: ClientIpMode) -> Option<HeaderValue> {
+    let ip = peer.map(str::to_owned);
     let chain = match mode {
         // The client's own X-Forwarded-For is not trusted: only the peer counts.
         ClientIpMode::Platform => ip?,
         ClientIpMode::XForwardedFor => {
-            let prior: Vec<&str> = existing.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
+            let prior: Vec<&str> = existing.get_all(&X_FORWARDED_FOR).iter().filter_map(|v| v.to_str().ok()).collect();
             let mut parts: Vec<String> = prior.iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
             parts.extend(ip);
             parts.join(", ")
@@ -87,7 +96,7 @@ pub(crate) fn client_ip(
         ClientIpMode::Platform => client.peer_ip,
         ClientIpMode::XForwardedFor => {
             let all: Vec<&str> = headers
-                .get_all("x-forwarded-for")
+                .get_all(&X_FORWARDED_FOR)
                 .iter()
                 .filter_map(|v| v.to_str().ok())
                 .flat_map(|v| v.split(','))
@@ -126,29 +135,33 @@ pub(crate) fn upstream_request(
     for name in [header::HOST, header::CONTENT_LENGTH, header::EXPECT] {
         headers.remove(name);
     }
-    for name in GATEWAY_OWNED {
-        headers.remove(*name);
+    for name in &GATEWAY_OWNED {
+        headers.remove(name);
     }
     if !continue_trace {
-        headers.remove("tracestate");
+        headers.remove(&TRACESTATE);
     }
-    if let Some(v) = forwarded_for(input.headers, input.client, input.client_ip_mode) {
-        headers.insert("x-forwarded-for", v);
+    let peer = input.client.peer_ip.map(|ip| ip.to_string());
+    if let Some(v) = forwarded_for(input.headers, peer.as_deref(), input.client_ip_mode) {
+        headers.insert(X_FORWARDED_FOR, v);
     }
-    if let Some(ip) = client_ip(input.headers, input.client, input.client_ip_mode, input.trusted_hops)
-        && let Ok(v) = HeaderValue::from_str(&ip.to_string())
-    {
-        headers.insert("x-real-ip", v);
+    let real_ip = match input.client_ip_mode {
+        ClientIpMode::Platform => peer.and_then(|p| HeaderValue::from_str(&p).ok()),
+        ClientIpMode::XForwardedFor => client_ip(input.headers, input.client, input.client_ip_mode, input.trusted_hops)
+            .and_then(|ip| HeaderValue::from_str(&ip.to_string()).ok()),
+    };
+    if let Some(v) = real_ip {
+        headers.insert(X_REAL_IP, v);
     }
-    headers.insert("x-forwarded-proto", HeaderValue::from_static(if input.client.https { "https" } else { "http" }));
+    headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(if input.client.https { "https" } else { "http" }));
     if let Some(host) = input.headers.get(header::HOST).cloned().or_else(|| input.client.host.clone()) {
-        headers.insert("x-forwarded-host", host);
+        headers.insert(X_FORWARDED_HOST, host);
     }
     if let Ok(v) = HeaderValue::from_str(input.request_id) {
-        headers.insert("x-request-id", v);
+        headers.insert(X_REQUEST_ID, v);
     }
     if let Ok(v) = HeaderValue::from_str(traceparent) {
-        headers.insert("traceparent", v);
+        headers.insert(TRACEPARENT, v);
     }
     for name in &input.route.request_headers.remove {
         headers.remove(name);
@@ -190,5 +203,5 @@ pub(crate) fn client_response(
 
 /// Names of headers a client may not smuggle to the upstream (for docs/tests).
 pub fn gateway_owned_headers() -> impl Iterator<Item = HeaderName> {
-    GATEWAY_OWNED.iter().filter_map(|h| HeaderName::from_bytes(h.as_bytes()).ok())
+    GATEWAY_OWNED.into_iter()
 }

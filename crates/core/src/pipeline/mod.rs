@@ -21,6 +21,9 @@ use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use std::net::IpAddr;
 use std::pin::pin;
 
+const X_REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-request-id");
+const SERVER_TIMING: http::HeaderName = http::HeaderName::from_static("server-timing");
+
 /// What the adapter knows about the client's connection.
 #[derive(Debug, Clone, Default)]
 pub struct ClientInfo {
@@ -63,7 +66,7 @@ impl Gateway {
     ) -> Response<Bytes> {
         let started = platform.clock().now();
         let incoming_id =
-            request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).filter(|v| ids::is_sane_request_id(v));
+            request.headers().get(&X_REQUEST_ID).and_then(|v| v.to_str().ok()).filter(|v| ids::is_sane_request_id(v));
         let request_id = incoming_id.map_or_else(ids::new_request_id, str::to_owned);
         let allowed_origin = match (&self.cors, request.headers().get(header::ORIGIN)) {
             (Some(cors), Some(origin)) => cors.allow_origin(origin),
@@ -94,7 +97,7 @@ impl Gateway {
         request_headers: &http::HeaderMap,
     ) -> Response<Bytes> {
         let incoming_id =
-            request_headers.get("x-request-id").and_then(|v| v.to_str().ok()).filter(|v| ids::is_sane_request_id(v));
+            request_headers.get(&X_REQUEST_ID).and_then(|v| v.to_str().ok()).filter(|v| ids::is_sane_request_id(v));
         let request_id = incoming_id.map_or_else(ids::new_request_id, str::to_owned);
         let allowed_origin = match (&self.cors, request_headers.get(header::ORIGIN)) {
             (Some(cors), Some(origin)) => cors.allow_origin(origin),
@@ -215,9 +218,9 @@ impl Gateway {
         let total_us = u64::try_from(total.as_micros()).unwrap_or(u64::MAX);
         let headers = resp.headers_mut();
         if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
-            headers.insert("x-request-id", v);
+            headers.insert(X_REQUEST_ID, v);
         }
-        headers.append("server-timing", server_timing(total_us, ctx.upstream_micros));
+        headers.append(SERVER_TIMING, server_timing(total_us, ctx.upstream_micros));
         if let Some(cors) = &self.cors
             && (resp.status() != StatusCode::NO_CONTENT
                 || resp.headers().get(header::ACCESS_CONTROL_ALLOW_METHODS).is_none())
