@@ -5,6 +5,7 @@ mod check;
 mod demo;
 mod logging;
 mod serve;
+mod token;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
@@ -50,6 +51,13 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
     },
+    /// Mint an HS256 JWT for development.
+    Token(token::TokenArgs),
+    /// Print the stored form of an API key: `sha256:<64 hex>`.
+    HashKey {
+        /// The API key as clients send it.
+        key: String,
+    },
 }
 
 /// Runs `work` on a multi-threaded tokio runtime; an error is printed and exits 1.
@@ -78,6 +86,11 @@ fn main() -> ExitCode {
         Command::Demo { listen } => {
             logging::init();
             demo::run(listen)
+        }
+        Command::Token(args) => token::run(&args),
+        Command::HashKey { key } => {
+            println!("{}", tollgate_core::api_key_stored_form(&key));
+            ExitCode::SUCCESS
         }
     }
 }

@@ -19,6 +19,20 @@ pub enum GatewayError {
     HeadersTooLarge {
         limit: u64,
     },
+    /// Missing or invalid credentials; `invalid_token` when one was presented.
+    /// The body is the same for every cause (the cause is logged).
+    Unauthorized {
+        invalid_token: bool,
+    },
+    /// Valid credentials (or none needed), but this caller may not do this.
+    Forbidden(&'static str),
+    InsufficientScope {
+        scope: String,
+    },
+    /// Too many failed authentications from this client IP.
+    TooManyAuthFailures {
+        retry_after: u64,
+    },
     /// No connection to the upstream, or it broke before an answer.
     UpstreamUnreachable,
     /// The upstream answered something that is not usable HTTP.
@@ -36,6 +50,9 @@ impl GatewayError {
             GatewayError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             GatewayError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             GatewayError::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            GatewayError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            GatewayError::Forbidden(_) | GatewayError::InsufficientScope { .. } => StatusCode::FORBIDDEN,
+            GatewayError::TooManyAuthFailures { .. } => StatusCode::TOO_MANY_REQUESTS,
             GatewayError::UpstreamUnreachable | GatewayError::UpstreamBadResponse => StatusCode::BAD_GATEWAY,
             GatewayError::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
             GatewayError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -50,6 +67,10 @@ impl GatewayError {
             GatewayError::MethodNotAllowed { .. } => "method-not-allowed",
             GatewayError::PayloadTooLarge { .. } => "payload-too-large",
             GatewayError::HeadersTooLarge { .. } => "headers-too-large",
+            GatewayError::Unauthorized { .. } => "unauthorized",
+            GatewayError::Forbidden(_) => "forbidden",
+            GatewayError::InsufficientScope { .. } => "insufficient-scope",
+            GatewayError::TooManyAuthFailures { .. } => "too-many-auth-failures",
             GatewayError::UpstreamUnreachable => "upstream-unreachable",
             GatewayError::UpstreamBadResponse => "upstream-bad-response",
             GatewayError::UpstreamTimeout => "upstream-timeout",
@@ -64,6 +85,10 @@ impl GatewayError {
             GatewayError::MethodNotAllowed { .. } => "Method not allowed",
             GatewayError::PayloadTooLarge { .. } => "Request body too large",
             GatewayError::HeadersTooLarge { .. } => "Request headers too large",
+            GatewayError::Unauthorized { .. } => "Unauthorized",
+            GatewayError::Forbidden(_) => "Forbidden",
+            GatewayError::InsufficientScope { .. } => "Insufficient scope",
+            GatewayError::TooManyAuthFailures { .. } => "Too many failed authentications",
             GatewayError::UpstreamUnreachable => "Upstream unreachable",
             GatewayError::UpstreamBadResponse => "Bad upstream response",
             GatewayError::UpstreamTimeout => "Upstream timed out",
@@ -83,6 +108,12 @@ impl GatewayError {
             }
             GatewayError::HeadersTooLarge { limit } => {
                 format!("The request headers are larger than {limit} bytes.")
+            }
+            GatewayError::Unauthorized { .. } => "Valid credentials are required.".into(),
+            GatewayError::Forbidden(why) => (*why).into(),
+            GatewayError::InsufficientScope { scope } => format!("This route requires the scopes: {scope}."),
+            GatewayError::TooManyAuthFailures { retry_after } => {
+                format!("Too many failed authentications from this address; retry in {retry_after} s.")
             }
             GatewayError::UpstreamUnreachable => "The upstream service could not be reached.".into(),
             GatewayError::UpstreamBadResponse => "The upstream service sent an invalid response.".into(),
@@ -106,8 +137,24 @@ impl GatewayError {
         let h = resp.headers_mut();
         h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        if let GatewayError::MethodNotAllowed { allow } = self {
-            h.insert(header::ALLOW, allow.clone());
+        match self {
+            GatewayError::MethodNotAllowed { allow } => {
+                h.insert(header::ALLOW, allow.clone());
+            }
+            GatewayError::Unauthorized { invalid_token } => {
+                let value = if *invalid_token { "Bearer error=\"invalid_token\"" } else { "Bearer" };
+                h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(value));
+            }
+            GatewayError::InsufficientScope { scope } => {
+                let value = format!("Bearer error=\"insufficient_scope\", scope=\"{scope}\"");
+                if let Ok(v) = HeaderValue::from_str(&value) {
+                    h.insert(header::WWW_AUTHENTICATE, v);
+                }
+            }
+            GatewayError::TooManyAuthFailures { retry_after } => {
+                h.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+            }
+            _ => {}
         }
         resp
     }
@@ -126,6 +173,10 @@ mod tests {
             (GatewayError::MethodNotAllowed { allow: HeaderValue::from_static("GET") }, 405),
             (GatewayError::PayloadTooLarge { limit: 1 }, 413),
             (GatewayError::HeadersTooLarge { limit: 1 }, 431),
+            (GatewayError::Unauthorized { invalid_token: true }, 401),
+            (GatewayError::Forbidden("x"), 403),
+            (GatewayError::InsufficientScope { scope: "a".into() }, 403),
+            (GatewayError::TooManyAuthFailures { retry_after: 3 }, 429),
             (GatewayError::UpstreamUnreachable, 502),
             (GatewayError::UpstreamBadResponse, 502),
             (GatewayError::UpstreamTimeout, 504),
@@ -141,5 +192,16 @@ mod tests {
             assert!(body["type"].as_str().is_some_and(|t| t.ends_with(err.slug())));
             assert!(body["title"].is_string() && body["detail"].is_string());
         }
+    }
+
+    #[test]
+    fn every_401_has_the_same_body_and_the_right_challenge() {
+        let missing = GatewayError::Unauthorized { invalid_token: false }.to_response("r");
+        let invalid = GatewayError::Unauthorized { invalid_token: true }.to_response("r");
+        assert_eq!(missing.body(), invalid.body());
+        assert_eq!(missing.headers()[header::WWW_AUTHENTICATE], "Bearer");
+        assert_eq!(invalid.headers()[header::WWW_AUTHENTICATE], "Bearer error=\"invalid_token\"");
+        let limited = GatewayError::TooManyAuthFailures { retry_after: 42 }.to_response("r");
+        assert_eq!(limited.headers()[header::RETRY_AFTER], "42");
     }
 }

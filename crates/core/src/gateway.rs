@@ -7,6 +7,9 @@ use crate::compile::upstream::Upstream;
 use crate::config::ClientIpMode;
 
 pub struct Gateway {
+    pub(crate) auth: crate::auth::Auth,
+    /// Forwarded-claim headers: set by the gateway only, client copies dropped.
+    pub(crate) identity_headers: Vec<http::HeaderName>,
     pub(crate) routes: Vec<Route>,
     pub(crate) table: RouteTable,
     pub(crate) upstreams: Vec<Upstream>,
@@ -15,7 +18,6 @@ pub struct Gateway {
     pub(crate) max_header_bytes: u64,
     pub(crate) client_ip: ClientIpMode,
     pub(crate) trusted_hops: u32,
-    #[allow(dead_code)] // read by the admin API (issue #3)
     pub(crate) admin_token: Option<String>,
 }
 

@@ -9,6 +9,7 @@
 //! assert_eq!(gateway.routes()[0].id, "hello");
 //! ```
 
+mod auth;
 mod compile;
 pub mod config;
 mod error;
@@ -17,6 +18,7 @@ pub mod pipeline;
 pub mod platform;
 mod target;
 
+pub use auth::api_key::stored_form as api_key_stored_form;
 pub use compile::load;
 pub use error::GatewayError;
 pub use gateway::{Gateway, RouteSummary, UpstreamSummary};

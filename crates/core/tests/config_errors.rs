@@ -19,10 +19,7 @@ fn each_bad_config_is_reported_where_it_is() {
         ("version: 2\n", "gw.yaml:1:10: unsupported config version 2"),
         ("routes: []\n", "missing `version: 1`"),
         ("version: 1\nbogus: 1\n", "gw.yaml:2:1: unknown top-level key `bogus`"),
-        (
-            "version: 1\nauth: {}\n",
-            "gw.yaml:2:1: top-level key `auth`: authentication (JWT, API keys) is not built yet",
-        ),
+        ("version: 1\nplans: {}\n", "gw.yaml:2:1: top-level key `plans`: plans and quotas is not built yet"),
         ("version: 1\nx: [\n", "not valid YAML"),
         ("version: 1\nversion: 1\n", "gw.yaml:2:1: duplicate key `version`"),
         ("version: 1\nadmin: { token: \"${MISSING}\" }\n", "gw.yaml:2:17: environment variable `MISSING` is not set"),

@@ -2,6 +2,7 @@
 //! (route table, parsed targets, templates, CORS policy), reporting every
 //! semantic problem with its location. Never panics on any config.
 
+pub(crate) mod auth;
 pub(crate) mod cors;
 pub(crate) mod route;
 pub(crate) mod template;
@@ -21,11 +22,12 @@ fn compile(mut parsed: Parsed) -> Result<Gateway, ConfigErrors> {
     let cfg = &parsed.config;
     let upstreams: Vec<upstream::Upstream> =
         cfg.upstreams.iter().map(|(name, u)| upstream::compile(name, u, &parsed, &mut problems)).collect();
+    let auth = auth::compile(&parsed, &mut problems);
     let routes: Vec<route::Route> = cfg
         .routes
         .iter()
         .enumerate()
-        .map(|(i, r)| route::compile_route(i, r, &upstreams, &parsed, &mut problems))
+        .map(|(i, r)| route::compile_route(i, r, &upstreams, &auth, &parsed, &mut problems))
         .collect();
     let table = route::build_table(&routes, &parsed, &mut problems);
     let cors = cfg.cors.as_ref().map(|c| cors::compile(c, &parsed, &mut problems));
@@ -43,7 +45,10 @@ fn compile(mut parsed: Parsed) -> Result<Gateway, ConfigErrors> {
     if !problems.is_empty() {
         return Err(problems.finish());
     }
+    let identity_headers = crate::auth::claim_header_names(&auth);
     Ok(Gateway {
+        auth,
+        identity_headers,
         routes,
         table,
         upstreams,

@@ -33,6 +33,7 @@ pub(crate) struct Route {
     pub query: QueryEdits,
     pub response_headers: Vec<(HeaderName, HeaderValue)>,
     pub response_remove: Vec<HeaderName>,
+    pub policy: super::auth::RoutePolicy,
 }
 
 impl Route {
@@ -119,6 +120,7 @@ pub(crate) fn compile_route(
     i: usize,
     cfg: &RouteConfig,
     upstreams: &[super::upstream::Upstream],
+    auth: &crate::auth::Auth,
     parsed: &Parsed,
     problems: &mut Problems,
 ) -> Route {
@@ -180,6 +182,13 @@ pub(crate) fn compile_route(
             .map_err(|e| problems.push(loc("rewrite"), format!("route `{id}`: rewrite: {e}")))
             .ok()
     });
+    let policy = super::auth::route_policy(i, cfg, &params, auth, parsed, problems);
+    let unauthenticated = policy.schemes.is_empty() && cfg.auth.is_empty();
+    let identity_templates = rewrite.iter().chain(request_templates(cfg, &params).iter()).any(Template::needs_identity);
+    if unauthenticated && identity_templates {
+        problems
+            .push(loc("auth"), format!("route `{id}`: `{{claims.*}}` and `{{consumer.id}}` need `auth` on the route"));
+    }
     let timeout_loc =
         if cfg.timeout.is_some() { loc("timeout") } else { parsed.loc(&["upstreams", &cfg.upstream, "timeout"]) };
     let timeout = cfg
@@ -210,7 +219,7 @@ pub(crate) fn compile_route(
             continue;
         }
         let text = t.render(
-            &super::template::Inputs { params: &[], query: None, headers: &http::HeaderMap::new() },
+            &super::template::Inputs { params: &[], query: None, headers: &http::HeaderMap::new(), identity: None },
             super::template::Landing::Header,
         );
         match HeaderValue::from_str(text.as_deref().unwrap_or("")) {
@@ -232,7 +241,19 @@ pub(crate) fn compile_route(
         query: QueryEdits { set: query_set, remove: cfg.request.query.remove.clone() },
         response_headers,
         response_remove: response.remove,
+        policy,
     }
+}
+
+/// The request templates of a route (header and query values), for checks.
+fn request_templates(cfg: &RouteConfig, params: &[String]) -> Vec<Template> {
+    cfg.request
+        .headers
+        .set
+        .values()
+        .chain(cfg.request.query.set.values())
+        .filter_map(|v| Template::parse(v, params).ok())
+        .collect()
 }
 
 /// Builds the table, reporting duplicate ids, overlapping methods and path conflicts.

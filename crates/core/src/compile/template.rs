@@ -11,6 +11,8 @@ pub(crate) enum Part {
     Param(String),
     Query(String),
     Header(http::HeaderName),
+    Claim(String),
+    ConsumerId,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,6 +73,7 @@ pub(crate) struct Inputs<'a> {
     pub params: &'a [(String, String)],
     pub query: Option<&'a str>,
     pub headers: &'a HeaderMap,
+    pub identity: Option<&'a crate::auth::Identity>,
 }
 
 impl Template {
@@ -96,8 +99,15 @@ impl Template {
                 let header = http::HeaderName::from_bytes(h.as_bytes())
                     .map_err(|_| format!("`{h}` in `{{{name}}}` is not a valid header name"))?;
                 Part::Header(header)
-            } else if name.starts_with("claims.") || name.starts_with("consumer.") {
-                return Err(format!("`{{{name}}}` needs authentication, which is not built yet in this version"));
+            } else if let Some(claim) = name.strip_prefix("claims.") {
+                if claim.is_empty() {
+                    return Err(format!("empty claim name in `{{{name}}}`"));
+                }
+                Part::Claim(claim.to_owned())
+            } else if name == "consumer.id" {
+                Part::ConsumerId
+            } else if name.starts_with("consumer.") {
+                return Err(format!("`{{{name}}}`: only `{{consumer.id}}` is known"));
             } else if params.iter().any(|p| p == name) {
                 Part::Param(name.to_owned())
             } else {
@@ -113,6 +123,11 @@ impl Template {
             parts.push(Part::Literal(rest.to_owned()));
         }
         Ok(Template { parts })
+    }
+
+    /// Whether the template reads `{claims.*}` or `{consumer.id}` (needs `auth`).
+    pub(crate) fn needs_identity(&self) -> bool {
+        self.parts.iter().any(|p| matches!(p, Part::Claim(_) | Part::ConsumerId))
     }
 
     pub(crate) fn is_literal(&self) -> bool {
@@ -140,6 +155,14 @@ impl Template {
                 }
                 Part::Header(name) => {
                     let value = inputs.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("");
+                    push_escaped(&mut out, value, landing)?;
+                }
+                Part::Claim(name) => {
+                    let value = inputs.identity.and_then(|i| i.claim_str(name)).unwrap_or_default();
+                    push_escaped(&mut out, &value, landing)?;
+                }
+                Part::ConsumerId => {
+                    let value = inputs.identity.and_then(|i| i.consumer.as_deref()).unwrap_or("");
                     push_escaped(&mut out, value, landing)?;
                 }
             }
@@ -195,7 +218,7 @@ mod tests {
     use super::*;
 
     fn inputs<'a>(params: &'a [(String, String)], query: Option<&'a str>, headers: &'a HeaderMap) -> Inputs<'a> {
-        Inputs { params, query, headers }
+        Inputs { params, query, headers, identity: None }
     }
 
     #[test]
@@ -232,7 +255,8 @@ mod tests {
         assert!(err.contains("{uid}") && err.contains("id"), "{err}");
         assert!(Template::parse("/u/{id", &["id".into()]).is_err());
         assert!(Template::parse("/u/id}", &["id".into()]).is_err());
-        assert!(Template::parse("{claims.sub}", &[]).expect_err("later").contains("not built yet"));
+        assert!(Template::parse("{claims.sub}", &[]).expect("claims").needs_identity());
+        assert!(Template::parse("{consumer.plan}", &[]).is_err());
     }
 
     #[test]

@@ -113,7 +113,19 @@ fn refuse_not_built(node: &Node, what: &str, keys: &[(&str, &str)], problems: &m
     Node { kind: yaml::Kind::Map(kept), loc: node.loc }
 }
 
-const TOP_KEYS: &[&str] = &["version", "admin", "limits", "cors", "client_ip", "trusted_hops", "upstreams", "routes"];
+const TOP_KEYS: &[&str] = &[
+    "version",
+    "admin",
+    "limits",
+    "cors",
+    "client_ip",
+    "trusted_hops",
+    "auth_failures",
+    "auth",
+    "consumers",
+    "upstreams",
+    "routes",
+];
 
 /// Reads a config file's text. `env` resolves `${NAME}` (environment variables,
 /// Workers vars and secrets).
@@ -165,6 +177,23 @@ fn read_sections(tree: &Node, problems: &mut Problems) -> (Config, Vec<usize>, V
     config.trusted_hops = 1;
     if let Some((node, _)) = root.get("trusted_hops") {
         config.trusted_hops = read(node, "trusted_hops: ", problems).unwrap_or(1);
+    }
+    if let Some((node, _)) = root.get("auth") {
+        config.auth = read(node, "auth: ", problems).unwrap_or_default();
+    }
+    if let Some((node, _)) = root.get("auth_failures") {
+        config.auth_failures = read(node, "auth_failures: ", problems);
+    }
+    if let Some((node, _)) = root.get("consumers") {
+        if !matches!(node.kind, yaml::Kind::Seq(_)) {
+            problems.push(node.loc, "`consumers` must be a list");
+        }
+        for (n, item) in node.items().iter().enumerate() {
+            let item = refuse_not_built(item, "consumer", model::NOT_BUILT_CONSUMER, problems);
+            if let Some(c) = read::<ConsumerConfig>(&item, &format!("consumer #{}: ", n + 1), problems) {
+                config.consumers.push(c);
+            }
+        }
     }
     if let Some((node, _)) = root.get("upstreams") {
         if !matches!(node.kind, yaml::Kind::Map(_)) {

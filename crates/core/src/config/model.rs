@@ -119,6 +119,106 @@ pub struct RouteConfig {
     pub request: RequestTransform,
     #[serde(default)]
     pub response: ResponseTransform,
+    /// Any one of these schemes (`jwt:NAME`, `api_key:NAME`); empty: public.
+    #[serde(default)]
+    pub auth: Vec<String>,
+    /// All must be in the token's `scope` / `scp`.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    pub ip: Option<IpRules>,
+    /// path param → `claims.NAME` it must equal.
+    #[serde(default)]
+    pub bind: BTreeMap<String, String>,
+    #[serde(default)]
+    pub forward_credentials: bool,
+}
+
+/// One value or a list of them (`audience: api` or `audience: [api, web]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    pub fn to_vec(&self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => vec![s.clone()],
+            OneOrMany::Many(v) => v.clone(),
+        }
+    }
+}
+
+/// Where a credential is read from: one header, or one query parameter.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialSource {
+    pub header: Option<String>,
+    pub query: Option<String>,
+}
+
+/// One JWT issuer (`auth.jwt.NAME`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JwtConfig {
+    /// Explicit allowlist, required (`HS256`, `RS256`, `ES256`, `EdDSA`, …).
+    pub algorithms: Vec<String>,
+    pub secret: Option<String>,
+    pub public_key_pem: Option<String>,
+    pub jwks_url: Option<String>,
+    pub issuer: Option<String>,
+    pub audience: Option<OneOrMany>,
+    pub leeway: Option<ConfigDuration>,
+    /// claim → header towards the upstream.
+    #[serde(default)]
+    pub forward_claims: BTreeMap<String, String>,
+    /// Default: `Authorization: Bearer`.
+    pub token: Option<CredentialSource>,
+}
+
+/// One API-key scheme (`auth.api_key.NAME`): where the key is read from.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyConfig {
+    pub header: Option<String>,
+    pub query: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    #[serde(default)]
+    pub jwt: BTreeMap<String, JwtConfig>,
+    #[serde(default)]
+    pub api_key: BTreeMap<String, ApiKeyConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsumerConfig {
+    pub id: String,
+    /// Stored forms: `sha256:<64 hex>` (see `tollgate hash-key`).
+    #[serde(default)]
+    pub api_keys: Vec<String>,
+    #[serde(default)]
+    pub jwt_subjects: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthFailuresConfig {
+    pub per_ip: u64,
+    pub per: ConfigDuration,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IpRules {
+    #[serde(default)]
+    pub allow: Vec<String>,
+    #[serde(default)]
+    pub deny: Vec<String>,
 }
 
 /// The whole file, after each section was read on its own.
@@ -132,28 +232,21 @@ pub struct Config {
     pub trusted_hops: u32,
     pub upstreams: BTreeMap<String, UpstreamConfig>,
     pub routes: Vec<RouteConfig>,
+    pub auth: AuthConfig,
+    pub consumers: Vec<ConsumerConfig>,
+    pub auth_failures: Option<AuthFailuresConfig>,
 }
 
 /// Keys of later capabilities: recognised, refused with a pointer to the plan.
-pub(crate) const NOT_BUILT_TOP: &[(&str, &str)] = &[
-    ("auth", "authentication (JWT, API keys)"),
-    ("consumers", "consumers"),
-    ("plans", "plans and quotas"),
-    ("store", "external state stores"),
-    ("auth_failures", "failed-authentication limits"),
-];
+pub(crate) const NOT_BUILT_TOP: &[(&str, &str)] = &[("plans", "plans and quotas"), ("store", "external state stores")];
+pub(crate) const NOT_BUILT_CONSUMER: &[(&str, &str)] = &[("plan", "plans and quotas")];
 pub(crate) const NOT_BUILT_ROUTE: &[(&str, &str)] = &[
-    ("auth", "authentication"),
-    ("scopes", "scope checks"),
     ("rate_limit", "rate limiting"),
-    ("ip", "IP allow/deny rules"),
-    ("bind", "claim binding"),
     ("cache", "response caching"),
     ("validate", "request validation"),
     ("aggregate", "aggregation"),
     ("translate", "protocol translation"),
     ("deprecation", "deprecation headers"),
-    ("forward_credentials", "credential forwarding"),
 ];
 pub(crate) const NOT_BUILT_UPSTREAM: &[(&str, &str)] = &[
     ("balance", "load balancing across targets"),

@@ -6,6 +6,7 @@
 
 use super::ClientInfo;
 use super::headers::strip_hop_by_hop;
+use crate::auth::credentials::Source;
 use crate::compile::route::Route;
 use crate::compile::template::{Inputs, Landing, QUERY_COMPONENT, decode_query_component};
 use crate::compile::upstream::Upstream;
@@ -43,11 +44,26 @@ pub(crate) struct ForwardInput<'a> {
     pub client_ip_mode: ClientIpMode,
     pub trusted_hops: u32,
     pub request_id: &'a str,
+    pub identity: Option<&'a crate::auth::Identity>,
+    /// Forwarded-claim header names: only the gateway sets them.
+    pub identity_headers: &'a [HeaderName],
+}
+
+/// The credential the gateway checked, unless the route forwards it.
+fn stripped_credential<'a>(input: &ForwardInput<'a>) -> Option<&'a Source> {
+    if input.route.policy.forward_credentials {
+        return None;
+    }
+    input.identity.and_then(|i| i.credential.as_ref())
 }
 
 fn edited_query(input: &ForwardInput<'_>, inputs: &Inputs<'_>) -> Result<Option<String>, GatewayError> {
     let edits = &input.route.query;
-    if edits.set.is_empty() && edits.remove.is_empty() {
+    let credential_param = match stripped_credential(input) {
+        Some(Source::Query(q)) | Some(Source::Bearer { also_query: Some(q) }) => Some(q.as_str()),
+        _ => None,
+    };
+    if edits.set.is_empty() && edits.remove.is_empty() && credential_param.is_none() {
         return Ok(input.query.map(str::to_owned));
     }
     let mut pairs: Vec<String> = input
@@ -57,7 +73,9 @@ fn edited_query(input: &ForwardInput<'_>, inputs: &Inputs<'_>) -> Result<Option<
         .filter(|p| !p.is_empty())
         .filter(|p| {
             let name = decode_query_component(p.split_once('=').map_or(*p, |(k, _)| k));
-            !edits.remove.contains(&name) && !edits.set.iter().any(|(s, _)| *s == name)
+            !edits.remove.contains(&name)
+                && !edits.set.iter().any(|(s, _)| *s == name)
+                && credential_param != Some(name.as_str())
         })
         .map(str::to_owned)
         .collect();
@@ -113,7 +131,7 @@ pub(crate) fn upstream_request(
     traceparent: &str,
     continue_trace: bool,
 ) -> Result<http::Request<Bytes>, GatewayError> {
-    let inputs = Inputs { params: input.params, query: input.query, headers: input.headers };
+    let inputs = Inputs { params: input.params, query: input.query, headers: input.headers, identity: input.identity };
     let path = match &input.route.rewrite {
         Some(t) => t
             .render(&inputs, Landing::Path)
@@ -135,8 +153,25 @@ pub(crate) fn upstream_request(
     for name in [header::HOST, header::CONTENT_LENGTH, header::EXPECT] {
         headers.remove(name);
     }
-    for name in &GATEWAY_OWNED {
+    for name in GATEWAY_OWNED.iter().chain(input.identity_headers) {
         headers.remove(name);
+    }
+    match stripped_credential(&input) {
+        Some(Source::Bearer { .. }) => {
+            headers.remove(header::AUTHORIZATION);
+        }
+        Some(Source::Header(name)) => {
+            headers.remove(name);
+        }
+        _ => {}
+    }
+    if let Some(identity) = input.identity {
+        if let Some(id) = identity.consumer.as_deref().and_then(|c| HeaderValue::from_str(c).ok()) {
+            headers.insert(X_CONSUMER_ID, id);
+        }
+        for (name, value) in &identity.claim_headers {
+            headers.insert(name.clone(), value.clone());
+        }
     }
     if !continue_trace {
         headers.remove(&TRACESTATE);

@@ -3,6 +3,7 @@
 //! `GatewayError` on failure; `finish` puts the per-request headers (request
 //! id, CORS, Server-Timing) on every answer, errors included, and records it.
 
+mod admin;
 mod cors;
 mod forward;
 mod headers;
@@ -12,6 +13,7 @@ pub mod normalize;
 pub use forward::gateway_owned_headers;
 
 use crate::Gateway;
+use crate::auth;
 use crate::compile::route::Match;
 use crate::error::GatewayError;
 use crate::platform::{AnalyticsSink, Clock, Platform, RequestRecord, Timestamp, UpstreamClient, UpstreamError};
@@ -43,7 +45,23 @@ struct Ctx {
     started: Timestamp,
     allowed_origin: Option<HeaderValue>,
     route: Option<usize>,
+    consumer: Option<String>,
     upstream_micros: Option<u64>,
+}
+
+fn only_get(method: &Method) -> Result<(), GatewayError> {
+    if method == Method::GET || method == Method::HEAD {
+        Ok(())
+    } else {
+        Err(GatewayError::MethodNotAllowed { allow: HeaderValue::from_static("GET, HEAD") })
+    }
+}
+
+fn json_response(body: &serde_json::Value) -> Response<Bytes> {
+    let mut resp = Response::new(Bytes::from(body.to_string()));
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
 }
 
 fn server_timing(total_us: u64, upstream_us: Option<u64>) -> HeaderValue {
@@ -72,7 +90,7 @@ impl Gateway {
             (Some(cors), Some(origin)) => cors.allow_origin(origin),
             _ => None,
         };
-        let mut ctx = Ctx { request_id, started, allowed_origin, route: None, upstream_micros: None };
+        let mut ctx = Ctx { request_id, started, allowed_origin, route: None, consumer: None, upstream_micros: None };
         let method = request.method().clone();
         let path_for_log = request.uri().path().to_owned();
         let response = match self.route_request(platform, request, &client, &mut ctx).await {
@@ -103,7 +121,7 @@ impl Gateway {
             (Some(cors), Some(origin)) => cors.allow_origin(origin),
             _ => None,
         };
-        let ctx = Ctx { request_id, started, allowed_origin, route: None, upstream_micros: None };
+        let ctx = Ctx { request_id, started, allowed_origin, route: None, consumer: None, upstream_micros: None };
         tracing::debug!(request_id = %ctx.request_id, error = ?error, "request refused by the adapter");
         let resp = error.to_response(&ctx.request_id);
         self.finish(platform, resp, &ctx, &Method::from_bytes(b"-").unwrap_or_default(), "-")
@@ -126,8 +144,9 @@ impl Gateway {
         if declared.is_some_and(|n| n > self.max_body_bytes) || body.len() as u64 > self.max_body_bytes {
             return Err(GatewayError::PayloadTooLarge { limit: self.max_body_bytes });
         }
+        let client_ip = forward::client_ip(&parts.headers, client, self.client_ip, self.trusted_hops);
         if path == "/_gateway" || path.starts_with("/_gateway/") {
-            return self.admin(platform, &parts.method, &path);
+            return self.admin(platform, &parts.method, &path, &parts.headers, client_ip).await;
         }
         let (route_idx, params) = match self.table.lookup(&self.routes, &path, &parts.method) {
             Match::Found { route, params } => (route, params),
@@ -146,6 +165,27 @@ impl Gateway {
         {
             return Ok(cors::preflight(cors, ctx.allowed_origin.as_ref()));
         }
+        if let Some(ip_policy) = &route.policy.ip {
+            ip_policy.check(client_ip)?;
+        }
+        let identity = if route.policy.schemes.is_empty() {
+            None
+        } else {
+            let now = platform.clock().now();
+            self.auth.failures.check(platform, client_ip, now).await?;
+            let outcome = self
+                .auth
+                .authenticate(platform, &route.policy.schemes, &parts.headers, parts.uri.query(), &ctx.request_id)
+                .await;
+            if let Err(GatewayError::Unauthorized { invalid_token: true }) = &outcome {
+                self.auth.failures.record(platform, client_ip, now).await;
+            }
+            let identity = outcome?;
+            auth::policy::check_scopes(&route.policy.scopes, &identity)?;
+            auth::policy::check_binding(&route.policy.bind, &params, &identity)?;
+            ctx.consumer.clone_from(&identity.consumer);
+            Some(identity)
+        };
         let upstream = self.upstreams.get(route.upstream).ok_or(GatewayError::Internal)?;
         let incoming_trace = parts.headers.get("traceparent").and_then(|v| v.to_str().ok());
         let (traceparent, continued) = ids::next_traceparent(incoming_trace);
@@ -163,6 +203,8 @@ impl Gateway {
                 client_ip_mode: self.client_ip,
                 trusted_hops: self.trusted_hops,
                 request_id: &ctx.request_id,
+                identity: identity.as_ref(),
+                identity_headers: &self.identity_headers,
             },
             &traceparent,
             continued,
@@ -188,22 +230,40 @@ impl Gateway {
         }
     }
 
-    fn admin<P: Platform>(&self, platform: &P, method: &Method, path: &str) -> Result<Response<Bytes>, GatewayError> {
-        if path != "/_gateway/health" {
-            return Err(GatewayError::NotFound);
+    async fn admin<P: Platform>(
+        &self,
+        platform: &P,
+        method: &Method,
+        path: &str,
+        headers: &http::HeaderMap,
+        client_ip: Option<IpAddr>,
+    ) -> Result<Response<Bytes>, GatewayError> {
+        if path == "/_gateway/health" {
+            only_get(method)?;
+            let body = serde_json::json!({
+                "status": "ok",
+                "version": env!("CARGO_PKG_VERSION"),
+                "runtime": platform.runtime().as_str(),
+            });
+            return Ok(json_response(&body));
         }
-        if method != Method::GET && method != Method::HEAD {
-            return Err(GatewayError::MethodNotAllowed { allow: HeaderValue::from_static("GET, HEAD") });
+        // Without an admin token the admin API does not exist.
+        let Some(token) = &self.admin_token else { return Err(GatewayError::NotFound) };
+        let now = platform.clock().now();
+        self.auth.failures.check(platform, client_ip, now).await?;
+        if let Err(e) = admin::check_token(token, headers) {
+            if matches!(e, GatewayError::Unauthorized { invalid_token: true }) {
+                self.auth.failures.record(platform, client_ip, now).await;
+            }
+            return Err(e);
         }
-        let body = serde_json::json!({
-            "status": "ok",
-            "version": env!("CARGO_PKG_VERSION"),
-            "runtime": platform.runtime().as_str(),
-        });
-        let mut resp = Response::new(Bytes::from(body.to_string()));
-        resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        Ok(resp)
+        match path {
+            "/_gateway/routes" => {
+                only_get(method)?;
+                Ok(json_response(&admin::routes(self)))
+            }
+            _ => Err(GatewayError::NotFound),
+        }
     }
 
     fn finish<P: Platform>(
@@ -244,7 +304,7 @@ impl Gateway {
             at: ctx.started,
             request_id: ctx.request_id.clone(),
             route,
-            consumer: None,
+            consumer: ctx.consumer.clone(),
             method: method.to_string(),
             status,
             duration_micros: total_us,
