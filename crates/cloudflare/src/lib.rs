@@ -12,6 +12,7 @@ mod clock;
 mod convert;
 mod defer;
 mod isolate;
+mod kv;
 mod logging;
 mod platform;
 mod upstream;
@@ -31,7 +32,7 @@ async fn fetch(mut req: worker::Request, env: Env, ctx: Context) -> worker::Resu
     let isolate = isolate::get(&env);
     match &isolate.gateway {
         Ok(gateway) => {
-            let platform = platform::WorkersPlatform::new(&isolate.stores, ctx);
+            let platform = platform::WorkersPlatform::new(&isolate.stores, &env, ctx);
             let started = platform.clock().now();
             let response = serve(gateway, &platform, started, &mut req).await;
             convert::to_worker_response(response, || {

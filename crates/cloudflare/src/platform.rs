@@ -1,10 +1,11 @@
 //! The Workers `Platform`: per-request ports (fetch upstream, JS clock,
-//! `wait_until`) around the per-isolate stores. The stores are the core's
-//! in-memory ones for now, so limits and caches are per isolate; Durable
-//! Objects, KV and the Cache API replace them in later issues.
+//! `wait_until`, the `TOLLGATE_KV` namespace) around the per-isolate stores.
+//! Counters and the cache are the core's in-memory ones for now (per
+//! isolate); Durable Objects and the Cache API replace them in later issues.
 
 use crate::clock::WorkersClock;
 use crate::defer::WaitUntilDeferrer;
+use crate::kv::WorkersKv;
 use crate::upstream::FetchUpstream;
 use tollgate_core::platform::memory::{MemoryAnalytics, MemoryCache, MemoryCounters, MemoryKv};
 use tollgate_core::platform::{Platform, Runtime};
@@ -24,20 +25,27 @@ pub struct WorkersPlatform<'a> {
     stores: &'a Stores,
     upstream: FetchUpstream,
     clock: WorkersClock,
+    kv: WorkersKv<'a>,
     deferrer: WaitUntilDeferrer,
 }
 
 impl<'a> WorkersPlatform<'a> {
-    pub fn new(stores: &'a Stores, ctx: Context) -> Self {
-        WorkersPlatform { stores, upstream: FetchUpstream, clock: WorkersClock, deferrer: WaitUntilDeferrer::new(ctx) }
+    pub fn new(stores: &'a Stores, env: &worker::Env, ctx: Context) -> Self {
+        WorkersPlatform {
+            stores,
+            upstream: FetchUpstream,
+            clock: WorkersClock,
+            kv: WorkersKv::new(env, &stores.kv),
+            deferrer: WaitUntilDeferrer::new(ctx),
+        }
     }
 }
 
-impl Platform for WorkersPlatform<'_> {
+impl<'a> Platform for WorkersPlatform<'a> {
     type Upstream = FetchUpstream;
     type Clock = WorkersClock;
     type Counters = MemoryCounters;
-    type Kv = MemoryKv;
+    type Kv = WorkersKv<'a>;
     type Cache = MemoryCache;
     type Analytics = MemoryAnalytics;
     type Defer = WaitUntilDeferrer;
@@ -54,8 +62,8 @@ impl Platform for WorkersPlatform<'_> {
     fn counters(&self) -> &MemoryCounters {
         &self.stores.counters
     }
-    fn kv(&self) -> &MemoryKv {
-        &self.stores.kv
+    fn kv(&self) -> &WorkersKv<'a> {
+        &self.kv
     }
     fn cache(&self) -> &MemoryCache {
         &self.stores.cache
