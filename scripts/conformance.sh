@@ -14,8 +14,13 @@ RUNTIMES=${RUNTIMES:-"local cloudflare lambda"}
 CONFIG=$ROOT/tests/conformance/gateway.yaml
 PYTHON=$ROOT/.tools/venv/bin/python
 export PATH="$ROOT/.tools/cargo/bin:$ROOT/.tools/venv/bin:$PATH"
+# The ${...} values of tests/conformance/gateway.yaml (the same as the [vars]
+# of tests/conformance/wrangler.toml): backend addresses and test-only secrets.
 export ECHO_URL=http://127.0.0.1:18101 SLOW_URL=http://127.0.0.1:18102 \
-       FAIL_URL=http://127.0.0.1:18103 DEAD_URL=http://127.0.0.1:18104
+       FAIL_URL=http://127.0.0.1:18103 DEAD_URL=http://127.0.0.1:18104 \
+       JWKS_URL=http://127.0.0.1:18105 \
+       JWT_SECRET=conformance-hs256-secret-not-for-production-use-0001 \
+       ADMIN_TOKEN=conformance-admin-token
 export WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
 LOGS=${LOGS:-$ROOT/target/conformance}
@@ -81,7 +86,8 @@ for rt in $RUNTIMES; do
     lambda)
       start_group lambda bash -c "cd crates/lambda && exec cargo lambda watch -A 127.0.0.1 -P 18400 --bin tollgate-lambda --disable-cors --ignore-changes \
             --env-var TOLLGATE_CONFIG_FILE=$CONFIG --env-var ECHO_URL=$ECHO_URL --env-var SLOW_URL=$SLOW_URL \
-            --env-var FAIL_URL=$FAIL_URL --env-var DEAD_URL=$DEAD_URL --env-var RUST_LOG=info"; g=$STARTED
+            --env-var FAIL_URL=$FAIL_URL --env-var DEAD_URL=$DEAD_URL --env-var JWKS_URL=$JWKS_URL \
+            --env-var JWT_SECRET=$JWT_SECRET --env-var ADMIN_TOKEN=$ADMIN_TOKEN --env-var RUST_LOG=info"; g=$STARTED
       # the function is compiled on the first invoke: allow for it
       wait_http http://127.0.0.1:18400/_gateway/health 900 lambda
       suite lambda http://127.0.0.1:18400
