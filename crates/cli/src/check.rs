@@ -51,7 +51,13 @@ pub(crate) fn run(path: &Path, target: Option<Target>) -> ExitCode {
 fn print_summary(path: &Path, gateway: &Gateway) {
     let routes = gateway.routes();
     let upstreams = gateway.upstreams();
-    println!("{}: ok — {} routes, {} upstreams, 0 consumers", path.display(), routes.len(), upstreams.len());
+    println!(
+        "{}: ok — {} routes, {} upstreams, {} consumers",
+        path.display(),
+        routes.len(),
+        upstreams.len(),
+        gateway.consumer_count()
+    );
     println!("routes:");
     let width = routes.iter().map(|r| r.id.len()).max().unwrap_or(0);
     for r in &routes {

@@ -69,6 +69,11 @@ impl Gateway {
             .collect()
     }
 
+    /// How many consumers the config names (more may live in the key-value store).
+    pub fn consumer_count(&self) -> usize {
+        self.auth.consumers.ids.len()
+    }
+
     /// The request body limit, for adapters that must stop reading early.
     pub fn max_body_bytes(&self) -> u64 {
         self.max_body_bytes
