@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Example backends for the Tollgate conformance suite (standard library only).
 
-One process, four ports on one host (default 127.0.0.1):
+One process, five ports on one host (default 127.0.0.1):
 
   echo    18101  answers 200 with a JSON description of the request it got:
                  {"method", "path", "query", "headers", "body"}
@@ -18,6 +18,19 @@ One process, four ports on one host (default 127.0.0.1):
   failing 18103  answers 503 text/plain with its own body and headers;
                  a path ending in /reset closes the connection without answering
   dead    18104  nothing listens there (only checked at start-up)
+  jwks    18105  JSON Web Key Sets built from keys/public.jwks.json (public halves
+                 of the suite's fixed test keys), one per key set:
+                   GET /jwks.json        set "main": rsa-1 (RS256), ec-1 (ES256), ed-1 (EdDSA)
+                   GET /rot/jwks.json    set "rot":  rot-1 (RS256, the rsa key); for rotation
+                   GET /down/jwks.json   set "down": down-1 (ES256, the ec key); for outages
+                 answered with Cache-Control: max-age=60 ("down": max-age=1)
+                 control (?set=main|rot|down, default main):
+                   POST /control/rotate  body: one public JWK with a new "kid"; added to
+                                         the set, the old keys stay (409 for a known kid)
+                   POST /control/down    the set's jwks.json answers 503 from now on
+                   POST /control/up      ... and normally again
+                   GET  /control/hits    {"hits": N, "kids": [...], "down": bool}; N counts
+                                         every GET of the set's jwks.json, 503s included
 
 Every method is handled (GET HEAD POST PUT PATCH DELETE OPTIONS and any other
 token). Prints "ready" on stdout once all servers listen; runs until killed.
@@ -26,7 +39,9 @@ token). Prints "ready" on stdout once all servers listen; runs until killed.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
+import os
 import socket
 import sys
 import threading
@@ -187,6 +202,81 @@ class FailingServer(_Server):
         h.send(503, FAILING_BODY, FAILING_CONTENT_TYPE, [("Retry-After", "7"), ("X-Failing-Backend", "yes")])
 
 
+KEYS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "keys")
+# set name -> (path, Cache-Control max-age, [(key file name, kid, alg)])
+JWKS_SETS = {
+    "main": ("/jwks.json", 60, [("rsa", "rsa-1", "RS256"), ("ec", "ec-1", "ES256"), ("ed25519", "ed-1", "EdDSA")]),
+    "rot": ("/rot/jwks.json", 60, [("rsa", "rot-1", "RS256")]),
+    "down": ("/down/jwks.json", 1, [("ec", "down-1", "ES256")]),
+}
+
+
+class JwksServer(_Server):
+    """Serves the key sets of JWKS_SETS and lets the tests rotate keys and take
+    a set down. State is in memory: shared by every runtime that the same
+    backends process serves, so tests rotate in fresh keys and compare hit
+    counts before/after instead of expecting absolute values."""
+
+    name = "jwks"
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        with open(os.path.join(KEYS_DIR, "public.jwks.json")) as f:
+            public = json.load(f)
+        self.lock = threading.Lock()
+        self.sets = {}
+        for set_name, (path, max_age, entries) in JWKS_SETS.items():
+            keys = []
+            for file_name, kid, alg in entries:
+                jwk = copy.deepcopy(public[file_name])
+                jwk.update({"kid": kid, "alg": alg, "use": "sig"})
+                keys.append(jwk)
+            self.sets[set_name] = {"path": path, "max_age": max_age, "keys": keys, "down": False, "hits": 0}
+
+    def respond(self, h):
+        body = h.read_body()
+        path, query = h.split_target()
+        params = dict(parse_qsl(query))
+        with self.lock:
+            if path.startswith("/control/"):
+                return self.control(h, path, params.get("set", "main"), body)
+            for st in self.sets.values():
+                if path == st["path"]:
+                    if h.command not in ("GET", "HEAD"):
+                        return h.send(405, b"", "text/plain", [("Allow", "GET, HEAD")])
+                    st["hits"] += 1
+                    if st["down"]:
+                        return h.send(503, b"jwks backend down\n", "text/plain")
+                    payload = json.dumps({"keys": st["keys"]}).encode()
+                    return h.send(200, payload, "application/json", [("Cache-Control", f"max-age={st['max_age']}")])
+        h.send(404, b"no such key set\n", "text/plain")
+
+    def control(self, h, path, set_name, body):
+        st = self.sets.get(set_name)
+        if st is None:
+            return h.send(404, b"no such key set\n", "text/plain")
+        action = path[len("/control/"):]
+        if action == "hits" and h.command == "GET":
+            pass
+        elif action in ("down", "up") and h.command == "POST":
+            st["down"] = action == "down"
+        elif action == "rotate" and h.command == "POST":
+            try:
+                jwk = json.loads(body)
+                assert isinstance(jwk, dict) and isinstance(jwk.get("kid"), str) and jwk.get("kty")
+            except (ValueError, AssertionError):
+                return h.send(400, b"body: one public JWK with a kid\n", "text/plain")
+            if any(k["kid"] == jwk["kid"] for k in st["keys"]):
+                return h.send(409, b"kid already in the set\n", "text/plain")
+            if any(name in jwk for name in ("d", "p", "q", "dp", "dq", "qi", "k")):
+                return h.send(400, b"a public JWK only\n", "text/plain")
+            st["keys"].append(jwk)
+        else:
+            return h.send(404, b"unknown control\n", "text/plain")
+        state = {"set": set_name, "hits": st["hits"], "kids": [k["kid"] for k in st["keys"]], "down": st["down"]}
+        h.send(200, json.dumps(state).encode(), "application/json")
+
+
 def port_is_open(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
         s.settimeout(0.5)
@@ -200,6 +290,7 @@ def main(argv=None) -> int:
     p.add_argument("--slow-port", type=int, default=18102)
     p.add_argument("--fail-port", type=int, default=18103)
     p.add_argument("--dead-port", type=int, default=18104, help="must have nothing listening (checked, never bound)")
+    p.add_argument("--jwks-port", type=int, default=18105)
     p.add_argument("--verbose", action="store_true", help="log every request to stderr")
     args = p.parse_args(argv)
     _Handler.verbose = args.verbose
@@ -210,7 +301,8 @@ def main(argv=None) -> int:
         return 2
 
     servers = []
-    for cls, port in ((EchoServer, args.echo_port), (SlowServer, args.slow_port), (FailingServer, args.fail_port)):
+    for cls, port in ((EchoServer, args.echo_port), (SlowServer, args.slow_port), (FailingServer, args.fail_port),
+                      (JwksServer, args.jwks_port)):
         if ":" in args.host:
             cls.address_family = socket.AF_INET6
         try:
@@ -226,7 +318,8 @@ def main(argv=None) -> int:
     print("ready", flush=True)
     print(
         f"backends: echo http://{args.host}:{args.echo_port}  slow http://{args.host}:{args.slow_port}  "
-        f"failing http://{args.host}:{args.fail_port}  dead http://{args.host}:{args.dead_port}",
+        f"failing http://{args.host}:{args.fail_port}  dead http://{args.host}:{args.dead_port}  "
+        f"jwks http://{args.host}:{args.jwks_port}",
         file=sys.stderr,
         flush=True,
     )

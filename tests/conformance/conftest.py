@@ -11,6 +11,9 @@ Environment:
                     and which platform skips apply)
   ECHO_URL          where the echo backend listens (default http://127.0.0.1:18101);
                     only used to check that the backends run
+  JWKS_URL          where backends.py serves its key sets (default http://127.0.0.1:18105)
+  JWT_SECRET        the HS256 secret the gateway got (default: run.sh's)
+  ADMIN_TOKEN       the admin token the gateway got (default: run.sh's)
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import os
 import re
 import socket
 import ssl
+from collections import Counter
 from dataclasses import dataclass
 from typing import Iterable, Optional, Sequence, Union
 from urllib.parse import urlsplit
@@ -111,7 +115,15 @@ class Response:
 
 
 class Gateway:
-    def __init__(self, base_url: str):
+    """A client of the gateway. `source_ip` binds the client side of every
+    connection to that local address (e.g. another loopback address, so that
+    the gateway sees another client IP); `status_counts` counts the statuses
+    of all answers this client got (the failed-authentication limit test reads
+    it)."""
+
+    def __init__(self, base_url: str, source_ip: Optional[str] = None):
+        self.source_ip = source_ip
+        self.status_counts: Counter = Counter()
         u = urlsplit(base_url)
         if u.scheme not in ("http", "https") or not u.hostname:
             raise ValueError(f"TOLLGATE_URL must be http(s)://host[:port][/prefix], got {base_url!r}")
@@ -124,9 +136,12 @@ class Gateway:
         self.host_header = host if default_port else f"{host}:{self.port}"
 
     def _connection(self, timeout: float):
+        src = (self.source_ip, 0) if self.source_ip else None
         if self.scheme == "https":
-            return http.client.HTTPSConnection(self.host, self.port, timeout=timeout, context=ssl.create_default_context())
-        return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+            return http.client.HTTPSConnection(
+                self.host, self.port, timeout=timeout, context=ssl.create_default_context(), source_address=src
+            )
+        return http.client.HTTPConnection(self.host, self.port, timeout=timeout, source_address=src)
 
     def request(
         self,
@@ -182,6 +197,7 @@ class Gateway:
                     ) from e
                 raise
             data = resp.read()
+            self.status_counts[resp.status] += 1
             return Response(resp.status, resp.reason, list(resp.getheaders()), data, peer_ip, method, target)
         finally:
             conn.close()
@@ -272,6 +288,9 @@ ANSWER_KINDS = [
     Kind("502 dead upstream", "GET", "/dead", 502),
     Kind("504 slow upstream", "GET", "/slow?ms=5000", 504),
     Kind("200 health", "GET", "/_gateway/health", 200),
+    Kind("401 no credential", "GET", "/auth/hs/kind", 401),
+    Kind("401 bad token", "GET", "/auth/hs/kind", 401, headers=(("Authorization", "Bearer not.a.token"),)),
+    Kind("403 ip denied", "GET", "/auth/ipdeny", 403),
 ]
 
 
@@ -302,9 +321,11 @@ def gw() -> Gateway:
             "see tests/conformance/README.md for the base URL of each runtime",
             returncode=3,
         )
-    echo = urlsplit(os.environ.get("ECHO_URL", "http://127.0.0.1:18101"))
-    try:
-        socket.create_connection((echo.hostname, echo.port or 80), timeout=3).close()
-    except OSError as e:
-        pytest.exit(f"the echo backend at {echo.geturl()} does not answer ({e}): start tests/conformance/backends.py", returncode=3)
+    for name, default in (("ECHO_URL", "http://127.0.0.1:18101"), ("JWKS_URL", "http://127.0.0.1:18105")):
+        u = urlsplit(os.environ.get(name, default))
+        try:
+            socket.create_connection((u.hostname, u.port or 80), timeout=3).close()
+        except OSError as e:
+            pytest.exit(f"the {name} backend at {u.geturl()} does not answer ({e}): start tests/conformance/backends.py",
+                        returncode=3)
     return g

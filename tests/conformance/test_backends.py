@@ -1,9 +1,11 @@
 """The example backends themselves, without the gateway: proves the fixtures
 do what the gateway tests rely on (so a "stripped" or "not forwarded" check is
-never vacuous). Uses ECHO_URL, SLOW_URL, FAIL_URL, DEAD_URL (defaults: ports
-18101-18104 on 127.0.0.1)."""
+never vacuous), and that the auth fixtures agree with gateway.yaml. Uses
+ECHO_URL, SLOW_URL, FAIL_URL, DEAD_URL, JWKS_URL (defaults: ports 18101-18105
+on 127.0.0.1)."""
 
 import http.client
+import json
 import os
 import socket
 from urllib.parse import urlsplit
@@ -71,3 +73,46 @@ def test_dead_refuses_connections():
     dead = _backend("DEAD_URL", "http://127.0.0.1:18104")
     with pytest.raises(ConnectionRefusedError):
         dead.get("/", timeout=3)
+
+
+def test_jwks_serves_the_key_sets_and_control_works():
+    import jwt
+
+    import jwtkit as k
+
+    jwks = _backend("JWKS_URL", "http://127.0.0.1:18105")
+    r = jwks.get("/jwks.json")
+    assert r.status == 200 and r.header("cache-control") == "max-age=60", r.describe()
+    keys = {key["kid"]: key for key in r.json()["keys"]}
+    assert {kid: key["alg"] for kid, key in keys.items()} == {"rsa-1": "RS256", "ec-1": "ES256", "ed-1": "EdDSA"}
+    # the served public keys verify what jwtkit signs with the committed private keys
+    for name in ("rsa", "ec", "ed"):
+        public = jwt.PyJWK(keys[k.KID[name]]).key
+        assert jwt.decode(k.mint(name), public, algorithms=[k.ALG[name]], audience=k.AUDIENCE)["sub"] == "alice"
+    assert [key["kid"] for key in jwks.get("/rot/jwks.json").json()["keys"]][0] == "rot-1"
+    assert jwks.get("/down/jwks.json").header("cache-control") == "max-age=1"
+    before = jwks.get("/control/hits?set=down").json()["hits"]
+    assert jwks.request("POST", "/control/down?set=down", body=b"").json()["down"] is True
+    try:
+        assert jwks.get("/down/jwks.json").status == 503
+    finally:
+        assert jwks.request("POST", "/control/up?set=down", body=b"").json()["down"] is False
+    assert jwks.get("/down/jwks.json").status == 200
+    assert jwks.get("/control/hits?set=down").json()["hits"] >= before + 2
+    dup = jwks.request("POST", "/control/rotate?set=rot", body=json.dumps(keys["rsa-1"] | {"kid": "rot-1"}).encode())
+    assert dup.status == 409
+    private = jwks.request("POST", "/control/rotate?set=rot", body=b'{"kid": "x", "kty": "oct", "k": "c2VjcmV0"}')
+    assert private.status == 400
+
+
+def test_gateway_yaml_agrees_with_the_auth_fixtures():
+    import jwtkit as k
+
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "gateway.yaml")) as f:
+        config = f.read()
+    indented = [line.strip() for line in config.splitlines()]
+    for line in k.RSA_PUBLIC_PEM.decode().strip().splitlines():
+        assert line in indented, f"gateway.yaml's public_key_pem is not keys/rsa.pub.pem ({line})"
+    for key in (k.ACME_KEY, k.BETA_KEY):
+        assert k.stored_form(key) in config, f"gateway.yaml lacks the stored form of {key}"
+    assert 'issuer: https://issuer.test/' in config and "audience: [api]" in config

@@ -55,6 +55,11 @@ fn bearer(headers: &HeaderMap) -> Extracted {
     let Ok(text) = first.to_str() else { return Extracted::One(String::new()) };
     let text = text.trim();
     match text.split_once(' ') {
+        // A token never holds a comma: this is two Authorization lines that a
+        // platform (workerd) joined into one value.
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && token.contains(',') => {
+            Extracted::Ambiguous("The request carries more than one Authorization header.")
+        }
         Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => Extracted::One(token.trim().to_owned()),
         // Another scheme (Basic, …) is not a bearer credential.
         _ => Extracted::None,
@@ -119,6 +124,7 @@ mod tests {
                 None,
                 Extracted::Ambiguous(""),
             ),
+            (&plain, headers(&[("authorization", "Bearer a, Bearer b")]), None, Extracted::Ambiguous("")),
             (&with_query, headers(&[]), Some("access_token=abc"), Extracted::One("abc".into())),
             (&with_query, headers(&[("authorization", "Bearer a")]), Some("access_token=b"), Extracted::Ambiguous("")),
             (&with_query, headers(&[]), Some("access_token=a&access_token=b"), Extracted::Ambiguous("")),
