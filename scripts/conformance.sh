@@ -81,17 +81,37 @@ for rt in $RUNTIMES; do
       start_group cloudflare npx --no-install wrangler dev -c tests/conformance/wrangler.toml --ip 127.0.0.1 \
             --port 18300 --show-interactive-dev-session=false --persist-to "$LOGS/wrangler-state"; g=$STARTED
       wait_http http://127.0.0.1:18300/_gateway/health 120 cloudflare
+      export WRANGLER_STATE="$LOGS/wrangler-state"
       suite cloudflare http://127.0.0.1:18300
       stop_group "$g" ;;
     lambda)
+      # DynamoDB for the key-value port: moto, single-threaded (scripts/dynamodb-emulator.py),
+      # with the table template.yaml declares. The suite writes into it (DYNAMODB_ENDPOINT).
+      export DYNAMODB_ENDPOINT=http://127.0.0.1:18500
+      start_group dynamodb "$PYTHON" scripts/dynamodb-emulator.py --port 18500; ddb=$STARTED
+      for _ in $(seq 1 300); do grep -q '^ready$' "$LOGS/dynamodb.log" 2>/dev/null && break; sleep 0.1; done
+      grep -q '^ready$' "$LOGS/dynamodb.log" || { log "the DynamoDB emulator did not start"; cat "$LOGS/dynamodb.log" >&2; exit 1; }
+      "$PYTHON" -c '
+import sys, boto3
+ddb = boto3.client("dynamodb", endpoint_url=sys.argv[1])
+ddb.create_table(TableName=sys.argv[2], BillingMode="PAY_PER_REQUEST",
+                 AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                 KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+ddb.update_time_to_live(TableName=sys.argv[2], TimeToLiveSpecification={"Enabled": True, "AttributeName": "ttl"})
+' "$DYNAMODB_ENDPOINT" tollgate
+      log "the DynamoDB key-value store against the emulator"
+      TOLLGATE_TEST_DYNAMODB=$DYNAMODB_ENDPOINT cargo test -q -p tollgate-lambda --test dynamo_kv -- --ignored || failed=1
       start_group lambda bash -c "cd crates/lambda && exec cargo lambda watch -A 127.0.0.1 -P 18400 --bin tollgate-lambda --disable-cors --ignore-changes \
             --env-var TOLLGATE_CONFIG_FILE=$CONFIG --env-var ECHO_URL=$ECHO_URL --env-var SLOW_URL=$SLOW_URL \
             --env-var FAIL_URL=$FAIL_URL --env-var DEAD_URL=$DEAD_URL --env-var JWKS_URL=$JWKS_URL \
-            --env-var JWT_SECRET=$JWT_SECRET --env-var ADMIN_TOKEN=$ADMIN_TOKEN --env-var RUST_LOG=info"; g=$STARTED
+            --env-var JWT_SECRET=$JWT_SECRET --env-var ADMIN_TOKEN=$ADMIN_TOKEN --env-var RUST_LOG=info \
+            --env-var TOLLGATE_TABLE=tollgate --env-var AWS_ENDPOINT_URL_DYNAMODB=$DYNAMODB_ENDPOINT \
+            --env-var AWS_ACCESS_KEY_ID=test --env-var AWS_SECRET_ACCESS_KEY=test --env-var AWS_REGION=us-east-1"; g=$STARTED
       # the function is compiled on the first invoke: allow for it
       wait_http http://127.0.0.1:18400/_gateway/health 900 lambda
       suite lambda http://127.0.0.1:18400
-      stop_group "$g" ;;
+      stop_group "$g"
+      stop_group "$ddb" ;;
     *) log "unknown runtime $rt"; exit 2 ;;
   esac
 done

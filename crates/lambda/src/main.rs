@@ -5,8 +5,9 @@
 //! does not load is logged line by line and the process exits non-zero, so
 //! Lambda reports an init error. Each invocation event ([`event`]) is
 //! converted to the core's request ([`convert`]), handled by the core on the
-//! tokio ports from `tollgate-native`, and converted back. The adapter holds
-//! no gateway logic.
+//! container's ports (`tollgate_lambda::platform`: the tokio ports from
+//! `tollgate-native`, the key-value store on DynamoDB when `TOLLGATE_TABLE`
+//! is set), and converted back. The adapter holds no gateway logic.
 //!
 //! The events are read here rather than through `lambda_http`, whose own
 //! conversion builds the URI with `url::Url` (dot segments removed, `%2e`
@@ -23,8 +24,8 @@ use lambda_runtime::{LambdaEvent, service_fn};
 use std::process::ExitCode;
 use std::sync::Arc;
 use tollgate_core::Gateway;
-use tollgate_core::platform::{Clock, Runtime};
-use tollgate_native::NativePlatform;
+use tollgate_core::platform::{Clock, Platform};
+use tollgate_lambda::platform::LambdaPlatform;
 use tracing_subscriber::EnvFilter;
 
 fn init_logging() {
@@ -52,14 +53,14 @@ fn missing_lambda_variable() -> Option<&'static str> {
 /// Everything an invocation needs, built once per container.
 struct State {
     gateway: Gateway,
-    platform: NativePlatform,
+    platform: LambdaPlatform,
 }
 
 async fn invoke(
     state: Arc<State>,
     event: LambdaEvent<event::Event>,
 ) -> Result<event::EventResponse, lambda_runtime::Error> {
-    let started = state.platform.clock.now();
+    let started = state.platform.clock().now();
     let incoming = convert::incoming(event.payload);
     let response = match incoming.request {
         convert::Converted::Request(request) => state.gateway.handle(&state.platform, request, incoming.client).await,
@@ -84,13 +85,6 @@ async fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let platform = match NativePlatform::new(Runtime::Lambda) {
-        Ok(p) => p,
-        Err(e) => {
-            tracing::error!("{e}");
-            return ExitCode::from(1);
-        }
-    };
     tracing::info!(config = %source, routes = gateway.routes().len(), "gateway loaded");
     if let Some(name) = missing_lambda_variable() {
         tracing::error!(
@@ -99,6 +93,7 @@ async fn main() -> ExitCode {
         );
         return ExitCode::from(1);
     }
+    let platform = LambdaPlatform::from_env().await;
     let state = Arc::new(State { gateway, platform });
     let served = lambda_runtime::run(service_fn(move |event| invoke(Arc::clone(&state), event))).await;
     match served {
