@@ -93,7 +93,7 @@ async fn main() -> ExitCode {
         );
         return ExitCode::from(1);
     }
-    let platform = LambdaPlatform::from_env().await;
+    let platform = tollgate_lambda::platform::from_env().await;
     let state = Arc::new(State { gateway, platform });
     let served = lambda_runtime::run(service_fn(move |event| invoke(Arc::clone(&state), event))).await;
     match served {

@@ -10,9 +10,9 @@
 use crate::dynamo_kv::DynamoKv;
 use bytes::Bytes;
 use std::future::Future;
-use tollgate_core::platform::memory::{MemoryAnalytics, MemoryCache, MemoryCounters, MemoryKv};
-use tollgate_core::platform::{KeyValueStore, MaybeSend, Platform, Runtime, StoreError, Timestamp};
-use tollgate_native::{HyperUpstream, SpawnDeferrer, TokioClock};
+use tollgate_core::platform::memory::MemoryKv;
+use tollgate_core::platform::{KeyValueStore, MaybeSend, Runtime, StoreError, Timestamp};
+use tollgate_native::NativePlatform;
 
 /// The environment variable naming the DynamoDB table.
 pub const TABLE_VARIABLE: &str = "TOLLGATE_TABLE";
@@ -78,86 +78,30 @@ impl KeyValueStore for LambdaKv {
     }
 }
 
-/// Every port of a Lambda container, built once at cold start.
-pub struct LambdaPlatform {
-    pub upstream: HyperUpstream,
-    pub clock: TokioClock,
-    pub counters: MemoryCounters,
-    pub kv: LambdaKv,
-    pub cache: MemoryCache,
-    pub analytics: MemoryAnalytics,
-    pub deferrer: SpawnDeferrer,
-}
+/// Every port of a Lambda container, built once at cold start: the
+/// tokio-side ports of `tollgate-native` with the container's key-value store.
+pub type LambdaPlatform = NativePlatform<LambdaKv>;
 
-impl LambdaPlatform {
-    /// The ports with the given key-value store.
-    pub fn new(kv: LambdaKv) -> Self {
-        LambdaPlatform {
-            upstream: HyperUpstream::new(),
-            clock: TokioClock,
-            counters: MemoryCounters::default(),
-            kv,
-            cache: MemoryCache::default(),
-            analytics: MemoryAnalytics::default(),
-            deferrer: SpawnDeferrer,
+/// The ports as the environment configures them: DynamoDB on the table
+/// `TOLLGATE_TABLE` names (client from the environment), else memory.
+pub async fn from_env() -> LambdaPlatform {
+    let kv = match table_from_env() {
+        Some(table) => {
+            tracing::info!(table = %table, "key-value store: DynamoDB");
+            LambdaKv::Dynamo(DynamoKv::from_env(table).await)
         }
-    }
-
-    /// The ports as the environment configures them: DynamoDB on the table
-    /// `TOLLGATE_TABLE` names (client from the environment), else memory.
-    pub async fn from_env() -> Self {
-        let kv = match table_from_env() {
-            Some(table) => {
-                tracing::info!(table = %table, "key-value store: DynamoDB");
-                LambdaKv::Dynamo(DynamoKv::from_env(table).await)
-            }
-            None => {
-                tracing::info!("key-value store: container memory ({TABLE_VARIABLE} is not set)");
-                LambdaKv::Memory(MemoryKv::default())
-            }
-        };
-        LambdaPlatform::new(kv)
-    }
-}
-
-impl Platform for LambdaPlatform {
-    type Upstream = HyperUpstream;
-    type Clock = TokioClock;
-    type Counters = MemoryCounters;
-    type Kv = LambdaKv;
-    type Cache = MemoryCache;
-    type Analytics = MemoryAnalytics;
-    type Defer = SpawnDeferrer;
-
-    fn runtime(&self) -> Runtime {
-        Runtime::Lambda
-    }
-    fn upstream(&self) -> &HyperUpstream {
-        &self.upstream
-    }
-    fn clock(&self) -> &TokioClock {
-        &self.clock
-    }
-    fn counters(&self) -> &MemoryCounters {
-        &self.counters
-    }
-    fn kv(&self) -> &LambdaKv {
-        &self.kv
-    }
-    fn cache(&self) -> &MemoryCache {
-        &self.cache
-    }
-    fn analytics(&self) -> &MemoryAnalytics {
-        &self.analytics
-    }
-    fn defer(&self) -> &SpawnDeferrer {
-        &self.deferrer
-    }
+        None => {
+            tracing::info!("key-value store: container memory ({TABLE_VARIABLE} is not set)");
+            LambdaKv::Memory(MemoryKv::default())
+        }
+    };
+    NativePlatform::with_kv(Runtime::Lambda, kv)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tollgate_core::platform::Platform;
 
     #[test]
     fn blank_table_names_mean_memory() {
@@ -169,7 +113,7 @@ mod tests {
 
     #[tokio::test]
     async fn memory_store_behaves_as_the_port() {
-        let platform = LambdaPlatform::new(LambdaKv::Memory(MemoryKv::default()));
+        let platform = LambdaPlatform::with_kv(Runtime::Lambda, LambdaKv::Memory(MemoryKv::default()));
         assert_eq!(platform.runtime(), Runtime::Lambda);
         let kv = platform.kv();
         let now = Timestamp(1_000_000);

@@ -11,7 +11,7 @@ pub use upstream::HyperUpstream;
 
 use std::future::Future;
 use tollgate_core::platform::memory::{MemoryAnalytics, MemoryCache, MemoryCounters, MemoryKv};
-use tollgate_core::platform::{Deferrer, MaybeSend, Platform, Runtime};
+use tollgate_core::platform::{Deferrer, KeyValueStore, MaybeSend, Platform, Runtime};
 
 /// Deferred work runs as a tokio task after the response is returned.
 #[derive(Debug, Clone, Copy, Default)]
@@ -23,13 +23,14 @@ impl Deferrer for SpawnDeferrer {
     }
 }
 
-/// The ports of a tokio runtime: real HTTP and time, state in memory.
-pub struct NativePlatform {
+/// The ports of a tokio runtime: real HTTP and time, state in memory except
+/// for the key-value store, which the runtime may choose (Lambda: DynamoDB).
+pub struct NativePlatform<K = MemoryKv> {
     pub runtime: Runtime,
     pub upstream: HyperUpstream,
     pub clock: TokioClock,
     pub counters: MemoryCounters,
-    pub kv: MemoryKv,
+    pub kv: K,
     pub cache: MemoryCache,
     pub analytics: MemoryAnalytics,
     pub deferrer: SpawnDeferrer,
@@ -37,24 +38,31 @@ pub struct NativePlatform {
 
 impl NativePlatform {
     pub fn new(runtime: Runtime) -> Result<Self, String> {
-        Ok(NativePlatform {
+        Ok(Self::with_kv(runtime, MemoryKv::default()))
+    }
+}
+
+impl<K> NativePlatform<K> {
+    /// The ports with the given key-value store.
+    pub fn with_kv(runtime: Runtime, kv: K) -> Self {
+        NativePlatform {
             runtime,
             upstream: HyperUpstream::new(),
             clock: TokioClock,
             counters: MemoryCounters::default(),
-            kv: MemoryKv::default(),
+            kv,
             cache: MemoryCache::default(),
             analytics: MemoryAnalytics::default(),
             deferrer: SpawnDeferrer,
-        })
+        }
     }
 }
 
-impl Platform for NativePlatform {
+impl<K: KeyValueStore> Platform for NativePlatform<K> {
     type Upstream = HyperUpstream;
     type Clock = TokioClock;
     type Counters = MemoryCounters;
-    type Kv = MemoryKv;
+    type Kv = K;
     type Cache = MemoryCache;
     type Analytics = MemoryAnalytics;
     type Defer = SpawnDeferrer;
@@ -71,7 +79,7 @@ impl Platform for NativePlatform {
     fn counters(&self) -> &MemoryCounters {
         &self.counters
     }
-    fn kv(&self) -> &MemoryKv {
+    fn kv(&self) -> &K {
         &self.kv
     }
     fn cache(&self) -> &MemoryCache {
