@@ -14,6 +14,7 @@ mod compile;
 pub mod config;
 mod error;
 mod gateway;
+pub mod limit;
 pub mod pipeline;
 pub mod platform;
 mod target;
