@@ -15,6 +15,9 @@ use tokio::net::TcpListener;
 
 const EXAMPLE: &str = include_str!("../../../examples/gateway.yaml");
 const USERS_ADDR: &str = "127.0.0.1:9001";
+/// The example config's demo secret and key (see examples/gateway.yaml).
+const DEMO_SECRET: &str = "demo-only-secret-change-me-0123456789";
+const DEMO_KEY: &str = "demo-key-123";
 const ECHO_ADDR: &str = "127.0.0.1:9002";
 
 pub(crate) fn run(listen: SocketAddr) -> ExitCode {
@@ -35,6 +38,10 @@ pub(crate) fn run(listen: SocketAddr) -> ExitCode {
         println!("  curl -i {base}/v1/users/42");
         println!("  curl -i -X POST {base}/echo/hello -H 'content-type: application/json' -d '{{\"hi\":1}}'");
         println!("  curl -i {base}/_gateway/health");
+        let token = crate::token::demo_token(DEMO_SECRET, "alice")?;
+        println!("  curl -i {base}/v1/me -H 'authorization: Bearer {token}'");
+        println!("  curl -i {base}/v1/me -H 'x-api-key: {DEMO_KEY}'");
+        println!("  curl -i {base}/v1/me                                   # 401 problem+json");
         println!("  curl -i --path-as-is '{base}/echo/../v1/users/42'    # normalised before matching");
         println!("  curl -i {base}/nowhere                                # 404 problem+json");
         println!("  curl -i -X DELETE {base}/v1/users/42                  # 405 with Allow");

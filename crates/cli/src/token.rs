@@ -40,6 +40,18 @@ pub(crate) fn run(args: &TokenArgs) -> ExitCode {
     }
 }
 
+/// A development token for `secret` with the given subject, valid for an hour.
+pub(crate) fn demo_token(secret: &str, sub: &str) -> Result<String, String> {
+    mint(&TokenArgs {
+        secret: secret.to_owned(),
+        sub: Some(sub.to_owned()),
+        scope: None,
+        aud: None,
+        iss: None,
+        ttl: "1h".to_owned(),
+    })
+}
+
 fn mint(args: &TokenArgs) -> Result<String, String> {
     if args.secret.is_empty() {
         return Err("--secret is empty".into());

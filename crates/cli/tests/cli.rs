@@ -27,7 +27,7 @@ fn check_accepts_the_example_and_prints_a_summary() {
         .expect("runs");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("ok — 2 routes, 2 upstreams"), "{stdout}");
+    assert!(stdout.contains("ok — 3 routes, 2 upstreams, 1 consumers"), "{stdout}");
     assert!(stdout.contains("users.get"), "{stdout}");
 }
 
