@@ -13,6 +13,7 @@
 //!   calendar windows in UTC.
 
 pub mod gcra;
+pub mod headers;
 pub mod window;
 
 pub use gcra::{Outcome, Rate};
