@@ -33,7 +33,7 @@ pub(crate) fn run_file(path: &Path, listen: SocketAddr) -> ExitCode {
 /// Serves until SIGINT/SIGTERM. Prints the address it listens on.
 pub(crate) async fn serve(listener: TcpListener, gateway: Gateway) -> Result<(), String> {
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let platform = Arc::new(NativePlatform::new(Runtime::Local)?);
+    let platform = Arc::new(NativePlatform::new(Runtime::Local));
     let gateway = Arc::new(gateway);
     println!("tollgate listening on http://{addr}");
     tracing::info!(%addr, "listening");

@@ -37,8 +37,8 @@ pub struct NativePlatform<K = MemoryKv> {
 }
 
 impl NativePlatform {
-    pub fn new(runtime: Runtime) -> Result<Self, String> {
-        Ok(Self::with_kv(runtime, MemoryKv::default()))
+    pub fn new(runtime: Runtime) -> Self {
+        Self::with_kv(runtime, MemoryKv::default())
     }
 }
 

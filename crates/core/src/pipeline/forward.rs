@@ -235,8 +235,3 @@ pub(crate) fn client_response(
     }
     resp
 }
-
-/// Names of headers a client may not smuggle to the upstream (for docs/tests).
-pub fn gateway_owned_headers() -> impl Iterator<Item = HeaderName> {
-    GATEWAY_OWNED.into_iter()
-}

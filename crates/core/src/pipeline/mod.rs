@@ -10,8 +10,6 @@ mod headers;
 pub mod ids;
 pub mod normalize;
 
-pub use forward::gateway_owned_headers;
-
 use crate::Gateway;
 use crate::auth;
 use crate::compile::route::Match;
