@@ -7,14 +7,14 @@ use crate::clock::WorkersClock;
 use crate::defer::WaitUntilDeferrer;
 use crate::kv::WorkersKv;
 use crate::upstream::FetchUpstream;
-use tollgate_core::platform::memory::{MemoryAnalytics, MemoryCache, MemoryCounters, MemoryKv};
+use tollgate_core::platform::memory::{MemoryAnalytics, MemoryCache, MemoryKv, MemoryLimiter};
 use tollgate_core::platform::{Platform, Runtime};
 use worker::Context;
 
 /// State shared by every request an isolate serves.
 #[derive(Default)]
 pub struct Stores {
-    pub counters: MemoryCounters,
+    pub limiter: MemoryLimiter,
     pub kv: MemoryKv,
     pub cache: MemoryCache,
     pub analytics: MemoryAnalytics,
@@ -44,7 +44,7 @@ impl<'a> WorkersPlatform<'a> {
 impl<'a> Platform for WorkersPlatform<'a> {
     type Upstream = FetchUpstream;
     type Clock = WorkersClock;
-    type Counters = MemoryCounters;
+    type Limiter = MemoryLimiter;
     type Kv = WorkersKv<'a>;
     type Cache = MemoryCache;
     type Analytics = MemoryAnalytics;
@@ -59,8 +59,8 @@ impl<'a> Platform for WorkersPlatform<'a> {
     fn clock(&self) -> &WorkersClock {
         &self.clock
     }
-    fn counters(&self) -> &MemoryCounters {
-        &self.stores.counters
+    fn limiter(&self) -> &MemoryLimiter {
+        &self.stores.limiter
     }
     fn kv(&self) -> &WorkersKv<'a> {
         &self.kv

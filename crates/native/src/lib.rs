@@ -10,7 +10,7 @@ pub use clock::TokioClock;
 pub use upstream::HyperUpstream;
 
 use std::future::Future;
-use tollgate_core::platform::memory::{MemoryAnalytics, MemoryCache, MemoryCounters, MemoryKv};
+use tollgate_core::platform::memory::{MemoryAnalytics, MemoryCache, MemoryKv, MemoryLimiter};
 use tollgate_core::platform::{Deferrer, KeyValueStore, MaybeSend, Platform, Runtime};
 
 /// Deferred work runs as a tokio task after the response is returned.
@@ -29,7 +29,7 @@ pub struct NativePlatform<K = MemoryKv> {
     pub runtime: Runtime,
     pub upstream: HyperUpstream,
     pub clock: TokioClock,
-    pub counters: MemoryCounters,
+    pub limiter: MemoryLimiter,
     pub kv: K,
     pub cache: MemoryCache,
     pub analytics: MemoryAnalytics,
@@ -49,7 +49,7 @@ impl<K> NativePlatform<K> {
             runtime,
             upstream: HyperUpstream::new(),
             clock: TokioClock,
-            counters: MemoryCounters::default(),
+            limiter: MemoryLimiter::default(),
             kv,
             cache: MemoryCache::default(),
             analytics: MemoryAnalytics::default(),
@@ -61,7 +61,7 @@ impl<K> NativePlatform<K> {
 impl<K: KeyValueStore> Platform for NativePlatform<K> {
     type Upstream = HyperUpstream;
     type Clock = TokioClock;
-    type Counters = MemoryCounters;
+    type Limiter = MemoryLimiter;
     type Kv = K;
     type Cache = MemoryCache;
     type Analytics = MemoryAnalytics;
@@ -76,8 +76,8 @@ impl<K: KeyValueStore> Platform for NativePlatform<K> {
     fn clock(&self) -> &TokioClock {
         &self.clock
     }
-    fn counters(&self) -> &MemoryCounters {
-        &self.counters
+    fn limiter(&self) -> &MemoryLimiter {
+        &self.limiter
     }
     fn kv(&self) -> &K {
         &self.kv

@@ -3,11 +3,12 @@
 //! drive the whole pipeline without sockets.
 
 use super::{
-    AnalyticsSink, CachedResponse, Clock, CounterOutcome, CounterStore, KeyValueStore, MaybeSend, RequestRecord,
-    ResponseCache, StoreError, Timestamp, UpstreamClient, UpstreamError,
+    AnalyticsSink, CachedResponse, Clock, KeyValueStore, LimiterStore, MaybeSend, RequestRecord, ResponseCache,
+    StoreError, Timestamp, UpstreamClient, UpstreamError,
 };
 #[cfg(not(target_family = "wasm"))]
 use super::{Deferrer, Platform, Runtime};
+use crate::limit::{Decision, Limit, Stored};
 use bytes::Bytes;
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
@@ -21,37 +22,63 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Counters in a process-local map (exact within one process).
+/// Limiter state in a process-local map (exact within one process): each
+/// check is one critical section around [`crate::limit::apply`].
 #[derive(Default)]
-pub struct MemoryCounters {
-    map: Mutex<HashMap<String, (u64, Timestamp)>>,
+pub struct MemoryLimiter {
+    map: Mutex<HashMap<String, Stored>>,
 }
 
-impl CounterStore for MemoryCounters {
-    fn increment(
+impl MemoryLimiter {
+    fn live(map: &HashMap<String, Stored>, key: &str, now: Timestamp) -> Option<u64> {
+        map.get(key).filter(|s| s.expires_at > now).map(|s| s.value)
+    }
+
+    fn store(map: &mut HashMap<String, Stored>, key: &str, write: Option<Stored>, now: Timestamp) {
+        if map.len() > 100_000 {
+            map.retain(|_, s| s.expires_at > now);
+        }
+        match write {
+            Some(w) => {
+                map.insert(key.to_owned(), w);
+            }
+            None => {
+                map.remove(key);
+            }
+        }
+    }
+}
+
+impl LimiterStore for MemoryLimiter {
+    fn acquire(
         &self,
         key: &str,
-        delta: u64,
-        limit: u64,
-        expires_at: Timestamp,
+        limit: &Limit,
+        cost: u64,
         now: Timestamp,
-    ) -> impl Future<Output = Result<CounterOutcome, StoreError>> + MaybeSend {
+    ) -> impl Future<Output = Result<Decision, StoreError>> + MaybeSend {
         let mut map = lock(&self.map);
-        if map.len() > 100_000 {
-            map.retain(|_, (_, exp)| *exp > now);
+        let applied = crate::limit::apply(limit, Self::live(&map, key, now), cost, now);
+        if applied.write.is_some() {
+            Self::store(&mut map, key, applied.write, now);
         }
-        let entry = map.entry(key.to_owned()).or_insert((0, expires_at));
-        if entry.1 <= now {
-            *entry = (0, expires_at);
+        std::future::ready(Ok(applied.decision))
+    }
+
+    fn release(
+        &self,
+        key: &str,
+        limit: &Limit,
+        cost: u64,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<(), StoreError>> + MaybeSend {
+        let mut map = lock(&self.map);
+        let stored = Self::live(&map, key, now);
+        if stored.is_some() {
+            let write = crate::limit::refund(limit, stored, cost, now);
+            Self::store(&mut map, key, write, now);
         }
-        let next = entry.0.saturating_add(delta);
-        let outcome = if next <= limit {
-            entry.0 = next;
-            CounterOutcome { admitted: true, count: next }
-        } else {
-            CounterOutcome { admitted: false, count: entry.0 }
-        };
-        std::future::ready(Ok(outcome))
+        std::future::ready(Ok(()))
     }
 }
 
@@ -259,7 +286,7 @@ impl Deferrer for QueuedDeferrer {
 pub struct MemoryPlatform {
     pub upstream: ScriptedUpstream,
     pub clock: ManualClock,
-    pub counters: MemoryCounters,
+    pub limiter: MemoryLimiter,
     pub kv: MemoryKv,
     pub cache: MemoryCache,
     pub analytics: MemoryAnalytics,
@@ -272,7 +299,7 @@ impl MemoryPlatform {
         MemoryPlatform {
             upstream,
             clock: ManualClock::at(Timestamp::from_millis(1_790_000_000_000)),
-            counters: MemoryCounters::default(),
+            limiter: MemoryLimiter::default(),
             kv: MemoryKv::default(),
             cache: MemoryCache::default(),
             analytics: MemoryAnalytics::default(),
@@ -285,7 +312,7 @@ impl MemoryPlatform {
 impl Platform for MemoryPlatform {
     type Upstream = ScriptedUpstream;
     type Clock = ManualClock;
-    type Counters = MemoryCounters;
+    type Limiter = MemoryLimiter;
     type Kv = MemoryKv;
     type Cache = MemoryCache;
     type Analytics = MemoryAnalytics;
@@ -300,8 +327,8 @@ impl Platform for MemoryPlatform {
     fn clock(&self) -> &ManualClock {
         &self.clock
     }
-    fn counters(&self) -> &MemoryCounters {
-        &self.counters
+    fn limiter(&self) -> &MemoryLimiter {
+        &self.limiter
     }
     fn kv(&self) -> &MemoryKv {
         &self.kv

@@ -8,18 +8,18 @@
 mod analytics;
 mod cache;
 mod clock;
-mod counter;
 mod defer;
 mod kv;
+mod limiter;
 pub mod memory;
 mod upstream;
 
 pub use analytics::{AnalyticsSink, RequestRecord};
 pub use cache::{CachedResponse, ResponseCache};
 pub use clock::{Clock, Timestamp};
-pub use counter::{CounterOutcome, CounterStore};
 pub use defer::Deferrer;
 pub use kv::KeyValueStore;
+pub use limiter::LimiterStore;
 pub use upstream::{UpstreamClient, UpstreamError};
 
 /// `Send` on native targets, nothing on wasm: futures from the ports carry it.
@@ -68,7 +68,7 @@ impl Runtime {
 pub trait Platform {
     type Upstream: UpstreamClient;
     type Clock: Clock;
-    type Counters: CounterStore;
+    type Limiter: LimiterStore;
     type Kv: KeyValueStore;
     type Cache: ResponseCache;
     type Analytics: AnalyticsSink;
@@ -77,7 +77,7 @@ pub trait Platform {
     fn runtime(&self) -> Runtime;
     fn upstream(&self) -> &Self::Upstream;
     fn clock(&self) -> &Self::Clock;
-    fn counters(&self) -> &Self::Counters;
+    fn limiter(&self) -> &Self::Limiter;
     fn kv(&self) -> &Self::Kv;
     fn cache(&self) -> &Self::Cache;
     fn analytics(&self) -> &Self::Analytics;
