@@ -33,6 +33,14 @@ pub enum GatewayError {
     TooManyAuthFailures {
         retry_after: u64,
     },
+    /// A rate limit or quota is used up; retry in `retry_after` seconds.
+    RateLimited {
+        retry_after: u64,
+    },
+    /// The limiter store could not be reached (`on_store_error: closed`).
+    LimiterUnavailable {
+        retry_after: u64,
+    },
     /// No connection to the upstream, or it broke before an answer.
     UpstreamUnreachable,
     /// The upstream answered something that is not usable HTTP.
@@ -52,7 +60,10 @@ impl GatewayError {
             GatewayError::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             GatewayError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             GatewayError::Forbidden(_) | GatewayError::InsufficientScope { .. } => StatusCode::FORBIDDEN,
-            GatewayError::TooManyAuthFailures { .. } => StatusCode::TOO_MANY_REQUESTS,
+            GatewayError::TooManyAuthFailures { .. } | GatewayError::RateLimited { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            GatewayError::LimiterUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::UpstreamUnreachable | GatewayError::UpstreamBadResponse => StatusCode::BAD_GATEWAY,
             GatewayError::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
             GatewayError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -71,6 +82,8 @@ impl GatewayError {
             GatewayError::Forbidden(_) => "forbidden",
             GatewayError::InsufficientScope { .. } => "insufficient-scope",
             GatewayError::TooManyAuthFailures { .. } => "too-many-auth-failures",
+            GatewayError::RateLimited { .. } => "rate-limited",
+            GatewayError::LimiterUnavailable { .. } => "rate-limit-store-unavailable",
             GatewayError::UpstreamUnreachable => "upstream-unreachable",
             GatewayError::UpstreamBadResponse => "upstream-bad-response",
             GatewayError::UpstreamTimeout => "upstream-timeout",
@@ -89,6 +102,8 @@ impl GatewayError {
             GatewayError::Forbidden(_) => "Forbidden",
             GatewayError::InsufficientScope { .. } => "Insufficient scope",
             GatewayError::TooManyAuthFailures { .. } => "Too many failed authentications",
+            GatewayError::RateLimited { .. } => "Too many requests",
+            GatewayError::LimiterUnavailable { .. } => "Rate limiting unavailable",
             GatewayError::UpstreamUnreachable => "Upstream unreachable",
             GatewayError::UpstreamBadResponse => "Bad upstream response",
             GatewayError::UpstreamTimeout => "Upstream timed out",
@@ -114,6 +129,12 @@ impl GatewayError {
             GatewayError::InsufficientScope { scope } => format!("This route requires the scopes: {scope}."),
             GatewayError::TooManyAuthFailures { retry_after } => {
                 format!("Too many failed authentications from this address; retry in {retry_after} s.")
+            }
+            GatewayError::RateLimited { retry_after } => {
+                format!("A rate limit or quota of this route is used up; retry in {retry_after} s.")
+            }
+            GatewayError::LimiterUnavailable { retry_after } => {
+                format!("The rate-limit store could not be reached; retry in {retry_after} s.")
             }
             GatewayError::UpstreamUnreachable => "The upstream service could not be reached.".into(),
             GatewayError::UpstreamBadResponse => "The upstream service sent an invalid response.".into(),
@@ -151,7 +172,9 @@ impl GatewayError {
                     h.insert(header::WWW_AUTHENTICATE, v);
                 }
             }
-            GatewayError::TooManyAuthFailures { retry_after } => {
+            GatewayError::TooManyAuthFailures { retry_after }
+            | GatewayError::RateLimited { retry_after }
+            | GatewayError::LimiterUnavailable { retry_after } => {
                 h.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
             }
             _ => {}
@@ -177,6 +200,8 @@ mod tests {
             (GatewayError::Forbidden("x"), 403),
             (GatewayError::InsufficientScope { scope: "a".into() }, 403),
             (GatewayError::TooManyAuthFailures { retry_after: 3 }, 429),
+            (GatewayError::RateLimited { retry_after: 3 }, 429),
+            (GatewayError::LimiterUnavailable { retry_after: 1 }, 503),
             (GatewayError::UpstreamUnreachable, 502),
             (GatewayError::UpstreamBadResponse, 502),
             (GatewayError::UpstreamTimeout, 504),

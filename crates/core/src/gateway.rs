@@ -19,6 +19,9 @@ pub struct Gateway {
     pub(crate) client_ip: ClientIpMode,
     pub(crate) trusted_hops: u32,
     pub(crate) admin_token: Option<String>,
+    pub(crate) plans: crate::compile::limit::Plans,
+    /// Per-process limiter state: the "blocked until" fast path.
+    pub(crate) limiter: crate::pipeline::limit::LimiterState,
 }
 
 /// One route as `tollgate check` lists it.

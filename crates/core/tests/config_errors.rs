@@ -19,7 +19,40 @@ fn each_bad_config_is_reported_where_it_is() {
         ("version: 2\n", "gw.yaml:1:10: unsupported config version 2"),
         ("routes: []\n", "missing `version: 1`"),
         ("version: 1\nbogus: 1\n", "gw.yaml:2:1: unknown top-level key `bogus`"),
-        ("version: 1\nplans: {}\n", "gw.yaml:2:1: top-level key `plans`: plans and quotas is not built yet"),
+        ("version: 1\nstore: {}\n", "gw.yaml:2:1: top-level key `store`: external state stores is not built yet"),
+        ("version: 1\nplans: []\n", "gw.yaml:2:8: `plans` must be a map"),
+        (
+            "version: 1\nplans:\n  free: { quota: { requests: 10, per: week } }\n",
+            "gw.yaml:3:34: plan `free`: quota.per: unknown variant `week`, expected `day` or `month`",
+        ),
+        (
+            "version: 1\nplans:\n  free: { rate_limit: { requests: 0, per: 1s } }\n",
+            "gw.yaml:3:23: plan `free`: rate_limit: `requests` must be at least 1",
+        ),
+        (
+            "version: 1\nplans:\n  free: { rate_limit: { requests: 5, per: 1s, key: ip } }\n",
+            "plan `free`: rate_limit: unknown field `key`",
+        ),
+        (
+            "version: 1\nconsumers:\n  - { id: a, plan: gold }\n",
+            "gw.yaml:3:20: consumer `a`: unknown plan `gold` (plans: none are defined)",
+        ),
+        (
+            "version: 1\nupstreams:\n  u: { targets: [ { url: \"http://a\" } ] }\nroutes:\n  - { id: a, path: /a, upstream: u, rate_limit: { requests: 5, per: 0s } }\n",
+            "gw.yaml:5:49: route `a`: rate_limit: `per` must be longer than 0",
+        ),
+        (
+            "version: 1\nupstreams:\n  u: { targets: [ { url: \"http://a\" } ] }\nroutes:\n  - { id: a, path: /a, upstream: u, rate_limit: { requests: 5, per: 1s, key: user } }\n",
+            "route `a`: rate_limit: key `user`: use consumer, ip, route, header:NAME or claim:NAME",
+        ),
+        (
+            "version: 1\nupstreams:\n  u: { targets: [ { url: \"http://a\" } ] }\nroutes:\n  - { id: a, path: /a, upstream: u, rate_limit: { requests: 5, per: 1s, key: \"claim:sub\" } }\n",
+            "route `a`: rate_limit: key `claim:sub` needs a jwt scheme in the route's `auth`",
+        ),
+        (
+            "version: 1\nupstreams:\n  u: { targets: [ { url: \"http://a\" } ] }\nroutes:\n  - { id: a, path: /a, upstream: u, rate_limit: { requests: 5, per: 1s, consistency: eventual } }\n",
+            "unknown variant `eventual`",
+        ),
         ("version: 1\nx: [\n", "not valid YAML"),
         ("version: 1\nversion: 1\n", "gw.yaml:2:1: duplicate key `version`"),
         ("version: 1\nadmin: { token: \"${MISSING}\" }\n", "gw.yaml:2:17: environment variable `MISSING` is not set"),

@@ -197,3 +197,64 @@ fn fresh_key_burst_then_one_per_interval() {
         assert!(!decide(tat, now, &rate, 1).admitted);
     }
 }
+
+mod windows {
+    //! Quota windows through the memory limiter store, keyed by window start
+    //! as the pipeline keys them, against a plain per-window counter.
+
+    use proptest::prelude::*;
+    use std::collections::HashMap;
+    use tollgate_core::limit::window::{Per, window_of};
+    use tollgate_core::limit::{Limit, apply};
+    use tollgate_core::platform::memory::MemoryLimiter;
+    use tollgate_core::platform::{LimiterStore, Timestamp};
+
+    const START: u64 = 1_790_000_000_000_000;
+
+    fn steps() -> impl Strategy<Value = Vec<(i64, u64, bool)>> {
+        // (µs step, possibly backwards by up to 2 s; cost 0..=3; release after?)
+        prop::collection::vec((-2_000_000i64..40_000_000_000, 0u64..=3, prop::bool::weighted(0.1)), 1..120)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 300, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn the_store_counts_each_calendar_window_exactly(
+            limit in 1u64..20,
+            monthly in any::<bool>(),
+            steps in steps(),
+        ) {
+            let per = if monthly { Per::Month } else { Per::Day };
+            let store = MemoryLimiter::default();
+            let mut model: HashMap<u64, u64> = HashMap::new();
+            let mut now = START;
+            for (step, cost, give_back) in steps {
+                now = now.saturating_add_signed(step);
+                let at = Timestamp(now);
+                let (start, end) = window_of(at, per);
+                let key = format!("q@{}", start.0);
+                let lim = Limit::Count { limit, window_end: end };
+                let d = futures_executor::block_on(store.acquire(&key, &lim, cost, at)).expect("memory store");
+                let count = model.entry(start.0).or_default();
+                let admit = *count + cost <= limit;
+                prop_assert_eq!(d.admitted, admit);
+                if admit {
+                    *count += cost;
+                }
+                prop_assert_eq!(d.remaining, limit - *count);
+                prop_assert_eq!(d.reset_after, end.since(at));
+                prop_assert!(*count <= limit);
+                if admit && give_back && cost > 0 {
+                    futures_executor::block_on(store.release(&key, &lim, cost, at)).expect("memory store");
+                    *count -= cost;
+                    let probe = futures_executor::block_on(store.acquire(&key, &lim, 0, at)).expect("probe");
+                    prop_assert_eq!(probe.remaining, limit - *count);
+                }
+                // the pure decision agrees with the store on the model's count.
+                let pure = apply(&lim, Some(*count), 0, at).decision;
+                prop_assert_eq!(pure.remaining, limit - *count);
+            }
+        }
+    }
+}

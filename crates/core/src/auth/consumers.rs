@@ -1,7 +1,7 @@
 //! Consumers: who a credential belongs to. From the config (`consumers`:
 //! API-key digests and JWT subjects), and at run time from the key-value port
-//! (`apikey:<hex digest>` and `subject:<sub>` → `{"id": "..."}`), so that keys
-//! can be issued without a redeploy.
+//! (`apikey:<hex digest>` and `subject:<sub>` → `{"id": "...", "plan": "..."}`,
+//! `plan` optional), so that keys can be issued without a redeploy.
 
 use crate::platform::{Clock, KeyValueStore, Platform};
 
@@ -25,11 +25,20 @@ pub(crate) fn kv_key_for_subject(sub: &str) -> String {
     format!("subject:{sub}")
 }
 
-/// A stored consumer record: `{"id": "acme"}`.
-pub(crate) fn parse_stored(bytes: &[u8]) -> Option<String> {
+/// A consumer found for a credential: its id and, for one issued at run
+/// time, the plan its record names (config consumers' plans are looked up by id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Found {
+    pub id: String,
+    pub plan: Option<String>,
+}
+
+/// A stored consumer record: `{"id": "acme"}` or `{"id": "acme", "plan": "pro"}`.
+pub(crate) fn parse_stored(bytes: &[u8]) -> Option<Found> {
     let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
     let id = value.get("id")?.as_str()?;
-    (!id.is_empty()).then(|| id.to_owned())
+    let plan = value.get("plan").and_then(|p| p.as_str()).filter(|p| !p.is_empty()).map(str::to_owned);
+    (!id.is_empty()).then(|| Found { id: id.to_owned(), plan })
 }
 
 impl Consumers {
@@ -38,9 +47,9 @@ impl Consumers {
     }
 
     /// The consumer a JWT subject belongs to (config first, then the store).
-    pub(crate) async fn by_subject<P: Platform>(&self, platform: &P, sub: &str) -> Option<String> {
+    pub(crate) async fn by_subject<P: Platform>(&self, platform: &P, sub: &str) -> Option<Found> {
         if let Some((_, id)) = self.subjects.iter().find(|(s, _)| s == sub) {
-            return Some(id.clone());
+            return Some(Found { id: id.clone(), plan: None });
         }
         match platform.kv().get(&kv_key_for_subject(sub), platform.clock().now()).await {
             Ok(Some(bytes)) => parse_stored(&bytes),

@@ -48,6 +48,8 @@ pub(crate) struct Auth {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Identity {
     pub consumer: Option<String>,
+    /// The plan a run-time consumer record names (config consumers: see `plans`).
+    pub plan: Option<String>,
     pub claims: Option<Claims>,
     /// Headers to set towards the upstream (forwarded claims).
     pub claim_headers: Vec<(HeaderName, http::HeaderValue)>,
@@ -125,8 +127,11 @@ impl Auth {
                 http::HeaderValue::from_str(&text).map_err(|_| format!("claim `{claim}` is not a header value"))?;
             identity.claim_headers.push((header.clone(), value));
         }
-        if let Some(sub) = identity.claim_str("sub") {
-            identity.consumer = self.consumers.by_subject(platform, &sub).await;
+        if let Some(sub) = identity.claim_str("sub")
+            && let Some(found) = self.consumers.by_subject(platform, &sub).await
+        {
+            identity.consumer = Some(found.id);
+            identity.plan = found.plan;
         }
         Ok(identity)
     }
@@ -142,7 +147,7 @@ impl Auth {
             .await
             .map_err(|e| format!("consumer store: {e}"))?;
         match stored.and_then(|bytes| consumers::parse_stored(&bytes)) {
-            Some(id) => Ok(Identity { consumer: Some(id), ..Identity::default() }),
+            Some(found) => Ok(Identity { consumer: Some(found.id), plan: found.plan, ..Identity::default() }),
             None => Err("unknown API key".into()),
         }
     }

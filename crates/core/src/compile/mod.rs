@@ -4,6 +4,7 @@
 
 pub(crate) mod auth;
 pub(crate) mod cors;
+pub(crate) mod limit;
 pub(crate) mod route;
 pub(crate) mod template;
 pub(crate) mod upstream;
@@ -29,6 +30,7 @@ fn compile(mut parsed: Parsed) -> Result<Gateway, ConfigErrors> {
         .enumerate()
         .map(|(i, r)| route::compile_route(i, r, &upstreams, &auth, &parsed, &mut problems))
         .collect();
+    let plans = limit::compile_plans(&parsed, &mut problems);
     let table = route::build_table(&routes, &parsed, &mut problems);
     let cors = cfg.cors.as_ref().map(|c| cors::compile(c, &parsed, &mut problems));
     if let Some(token) = &cfg.admin.token
@@ -58,5 +60,7 @@ fn compile(mut parsed: Parsed) -> Result<Gateway, ConfigErrors> {
         client_ip: cfg.client_ip,
         trusted_hops: cfg.trusted_hops,
         admin_token: cfg.admin.token.clone(),
+        plans,
+        limiter: crate::pipeline::limit::LimiterState::default(),
     })
 }

@@ -34,6 +34,7 @@ pub(crate) struct Route {
     pub response_headers: Vec<(HeaderName, HeaderValue)>,
     pub response_remove: Vec<HeaderName>,
     pub policy: super::auth::RoutePolicy,
+    pub rate_limit: Option<super::limit::Policy>,
 }
 
 impl Route {
@@ -183,6 +184,7 @@ pub(crate) fn compile_route(
             .ok()
     });
     let policy = super::auth::route_policy(i, cfg, &params, auth, parsed, problems);
+    let rate_limit = super::limit::route_policy(i, cfg, &policy.schemes, parsed, problems);
     let unauthenticated = policy.schemes.is_empty() && cfg.auth.is_empty();
     let identity_templates = rewrite.iter().chain(request_templates(cfg, &params).iter()).any(Template::needs_identity);
     if unauthenticated && identity_templates {
@@ -230,6 +232,7 @@ pub(crate) fn compile_route(
         }
     }
     Route {
+        rate_limit,
         id: id.clone(),
         pattern: cfg.path.clone(),
         methods,

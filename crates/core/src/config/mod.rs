@@ -123,6 +123,7 @@ const TOP_KEYS: &[&str] = &[
     "auth_failures",
     "auth",
     "consumers",
+    "plans",
     "upstreams",
     "routes",
 ];
@@ -183,6 +184,16 @@ fn read_sections(tree: &Node, problems: &mut Problems) -> (Config, Vec<usize>, V
     }
     if let Some((node, _)) = root.get("auth_failures") {
         config.auth_failures = read(node, "auth_failures: ", problems);
+    }
+    if let Some((node, _)) = root.get("plans") {
+        if !matches!(node.kind, yaml::Kind::Map(_)) {
+            problems.push(node.loc, "`plans` must be a map from name to plan");
+        }
+        for (name, _, value) in node.entries() {
+            if let Some(plan) = read::<PlanConfig>(value, &format!("plan `{name}`: "), problems) {
+                config.plans.insert(name.clone(), plan);
+            }
+        }
     }
     if let Some((node, _)) = root.get("consumers") {
         if !matches!(node.kind, yaml::Kind::Seq(_)) {

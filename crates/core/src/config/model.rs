@@ -131,6 +131,81 @@ pub struct RouteConfig {
     pub bind: BTreeMap<String, String>,
     #[serde(default)]
     pub forward_credentials: bool,
+    pub rate_limit: Option<RateLimitConfig>,
+}
+
+/// How exact a rate limit must be across instances.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Consistency {
+    /// Durable Object / DynamoDB / memory: never more than the limit.
+    #[default]
+    Exact,
+    /// KV / per-instance counting: cheaper, may admit somewhat more.
+    Approximate,
+}
+
+/// What to do when the limiter store cannot be reached.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnStoreError {
+    /// 503 + `Retry-After`.
+    #[default]
+    Closed,
+    /// Admit, log, count it.
+    Open,
+}
+
+/// A route's `rate_limit`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitConfig {
+    pub requests: u64,
+    pub per: ConfigDuration,
+    /// `consumer | ip | route | header:NAME | claim:NAME`; default `consumer`.
+    pub key: Option<String>,
+    #[serde(default)]
+    pub consistency: Consistency,
+    #[serde(default)]
+    pub on_store_error: OnStoreError,
+}
+
+/// A plan's `rate_limit` (always per consumer).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanRateConfig {
+    pub requests: u64,
+    pub per: ConfigDuration,
+    #[serde(default)]
+    pub consistency: Consistency,
+    #[serde(default)]
+    pub on_store_error: OnStoreError,
+}
+
+/// A quota's calendar window (UTC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QuotaPer {
+    Day,
+    Month,
+}
+
+/// A plan's `quota` (always exact, per consumer).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuotaConfig {
+    pub requests: u64,
+    pub per: QuotaPer,
+    #[serde(default)]
+    pub on_store_error: OnStoreError,
+}
+
+/// One entry of `plans`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanConfig {
+    pub rate_limit: Option<PlanRateConfig>,
+    pub quota: Option<QuotaConfig>,
 }
 
 /// One value or a list of them (`audience: api` or `audience: [api, web]`).
@@ -203,6 +278,8 @@ pub struct ConsumerConfig {
     pub api_keys: Vec<String>,
     #[serde(default)]
     pub jwt_subjects: Vec<String>,
+    /// A name from `plans`.
+    pub plan: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -235,13 +312,13 @@ pub struct Config {
     pub auth: AuthConfig,
     pub consumers: Vec<ConsumerConfig>,
     pub auth_failures: Option<AuthFailuresConfig>,
+    pub plans: BTreeMap<String, PlanConfig>,
 }
 
 /// Keys of later capabilities: recognised, refused with a pointer to the plan.
-pub(crate) const NOT_BUILT_TOP: &[(&str, &str)] = &[("plans", "plans and quotas"), ("store", "external state stores")];
-pub(crate) const NOT_BUILT_CONSUMER: &[(&str, &str)] = &[("plan", "plans and quotas")];
+pub(crate) const NOT_BUILT_TOP: &[(&str, &str)] = &[("store", "external state stores")];
+pub(crate) const NOT_BUILT_CONSUMER: &[(&str, &str)] = &[];
 pub(crate) const NOT_BUILT_ROUTE: &[(&str, &str)] = &[
-    ("rate_limit", "rate limiting"),
     ("cache", "response caching"),
     ("validate", "request validation"),
     ("aggregate", "aggregation"),

@@ -4,10 +4,12 @@
 //! id, CORS, Server-Timing) on every answer, errors included, and records it.
 
 mod admin;
+mod approx;
 mod cors;
 mod forward;
 mod headers;
 pub mod ids;
+pub(crate) mod limit;
 pub mod normalize;
 
 use crate::Gateway;
@@ -23,6 +25,8 @@ use std::pin::pin;
 
 const X_REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-request-id");
 const SERVER_TIMING: http::HeaderName = http::HeaderName::from_static("server-timing");
+const RATELIMIT_POLICY: http::HeaderName = http::HeaderName::from_static("ratelimit-policy");
+const RATELIMIT: http::HeaderName = http::HeaderName::from_static("ratelimit");
 
 /// What the adapter knows about the client's connection.
 #[derive(Debug, Clone, Default)]
@@ -45,6 +49,7 @@ struct Ctx {
     route: Option<usize>,
     consumer: Option<String>,
     upstream_micros: Option<u64>,
+    limit_headers: limit::LimitHeaders,
 }
 
 fn only_get(method: &Method) -> Result<(), GatewayError> {
@@ -88,7 +93,15 @@ impl Gateway {
             (Some(cors), Some(origin)) => cors.allow_origin(origin),
             _ => None,
         };
-        let mut ctx = Ctx { request_id, started, allowed_origin, route: None, consumer: None, upstream_micros: None };
+        let mut ctx = Ctx {
+            request_id,
+            started,
+            allowed_origin,
+            route: None,
+            consumer: None,
+            upstream_micros: None,
+            limit_headers: Default::default(),
+        };
         let method = request.method().clone();
         let path_for_log = request.uri().path().to_owned();
         let response = match self.route_request(platform, request, &client, &mut ctx).await {
@@ -119,7 +132,15 @@ impl Gateway {
             (Some(cors), Some(origin)) => cors.allow_origin(origin),
             _ => None,
         };
-        let ctx = Ctx { request_id, started, allowed_origin, route: None, consumer: None, upstream_micros: None };
+        let ctx = Ctx {
+            request_id,
+            started,
+            allowed_origin,
+            route: None,
+            consumer: None,
+            upstream_micros: None,
+            limit_headers: Default::default(),
+        };
         tracing::debug!(request_id = %ctx.request_id, error = ?error, "request refused by the adapter");
         let resp = error.to_response(&ctx.request_id);
         self.finish(platform, resp, &ctx, &Method::from_bytes(b"-").unwrap_or_default(), "-")
@@ -184,6 +205,14 @@ impl Gateway {
             ctx.consumer.clone_from(&identity.consumer);
             Some(identity)
         };
+        self.enforce_limits(
+            platform,
+            route,
+            limit::Caller { identity: identity.as_ref(), headers: &parts.headers, ip: client_ip },
+            &ctx.request_id,
+            &mut ctx.limit_headers,
+        )
+        .await?;
         let upstream = self.upstreams.get(route.upstream).ok_or(GatewayError::Internal)?;
         let incoming_trace = parts.headers.get("traceparent").and_then(|v| v.to_str().ok());
         let (traceparent, continued) = ids::next_traceparent(incoming_trace);
@@ -279,6 +308,12 @@ impl Gateway {
             headers.insert(X_REQUEST_ID, v);
         }
         headers.append(SERVER_TIMING, server_timing(total_us, ctx.upstream_micros));
+        if let Some(v) = &ctx.limit_headers.policy {
+            headers.insert(RATELIMIT_POLICY, v.clone());
+        }
+        if let Some(v) = &ctx.limit_headers.state {
+            headers.insert(RATELIMIT, v.clone());
+        }
         if let Some(cors) = &self.cors
             && (resp.status() != StatusCode::NO_CONTENT
                 || resp.headers().get(header::ACCESS_CONTROL_ALLOW_METHODS).is_none())

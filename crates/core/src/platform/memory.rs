@@ -27,9 +27,30 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 #[derive(Default)]
 pub struct MemoryLimiter {
     map: Mutex<HashMap<String, Stored>>,
+    calls: AtomicU64,
+    failing: std::sync::atomic::AtomicBool,
 }
 
 impl MemoryLimiter {
+    /// How many `acquire`/`release` calls reached the store.
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::SeqCst)
+    }
+
+    /// Fault injection for tests: while set, every call fails like an
+    /// unreachable store.
+    pub fn set_failing(&self, failing: bool) {
+        self.failing.store(failing, Ordering::SeqCst);
+    }
+
+    fn enter(&self) -> Result<(), StoreError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(StoreError("limiter store unavailable (injected)".into()));
+        }
+        Ok(())
+    }
+
     fn live(map: &HashMap<String, Stored>, key: &str, now: Timestamp) -> Option<u64> {
         map.get(key).filter(|s| s.expires_at > now).map(|s| s.value)
     }
@@ -57,6 +78,9 @@ impl LimiterStore for MemoryLimiter {
         cost: u64,
         now: Timestamp,
     ) -> impl Future<Output = Result<Decision, StoreError>> + MaybeSend {
+        if let Err(e) = self.enter() {
+            return std::future::ready(Err(e));
+        }
         let mut map = lock(&self.map);
         let applied = crate::limit::apply(limit, Self::live(&map, key, now), cost, now);
         if applied.write.is_some() {
@@ -72,6 +96,9 @@ impl LimiterStore for MemoryLimiter {
         cost: u64,
         now: Timestamp,
     ) -> impl Future<Output = Result<(), StoreError>> + MaybeSend {
+        if let Err(e) = self.enter() {
+            return std::future::ready(Err(e));
+        }
         let mut map = lock(&self.map);
         let stored = Self::live(&map, key, now);
         if stored.is_some() {
@@ -179,9 +206,14 @@ impl Clock for ManualClock {
     fn now(&self) -> Timestamp {
         Timestamp(self.micros.load(Ordering::SeqCst))
     }
+    /// Advances the clock when first polled (not when created), so a deadline
+    /// that loses its race against a ready future costs no time.
     fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + MaybeSend {
-        self.advance(duration);
-        std::future::ready(())
+        let clock = self.clone();
+        std::future::poll_fn(move |_| {
+            clock.advance(duration);
+            std::task::Poll::Ready(())
+        })
     }
 }
 
