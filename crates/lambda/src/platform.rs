@@ -1,17 +1,23 @@
-//! The ports on Lambda: HTTP, time, deferred work and (for now) counters,
-//! cache and analytics as on the local server (`tollgate-native`); the
-//! key-value store on DynamoDB when the function has a table.
+//! The ports on Lambda: HTTP, time, deferred work and (for now) cache and
+//! analytics as on the local server (`tollgate-native`); the key-value and
+//! limiter stores on DynamoDB when the function has a table.
 //!
-//! `TOLLGATE_TABLE` names the table (template.yaml sets it). Without it the
-//! key-value store is the container's memory, as on the local server: fine
-//! for trying the function out, but consumers issued at run time are then
-//! neither shared between containers nor kept across cold starts.
+//! `TOLLGATE_TABLE` names the table (template.yaml sets it). Without it both
+//! stores are the container's memory, as on the local server: fine for
+//! trying the function out, but consumers issued at run time are then
+//! neither shared between containers nor kept across cold starts, and every
+//! container enforces rate limits and quotas on its own (so a function with
+//! N warm containers lets up to N times the limit through).
 
-use crate::dynamo_kv::DynamoKv;
+use crate::dynamo_kv::{self, DynamoKv};
+use crate::dynamo_limiter::DynamoLimiter;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::BehaviorVersion;
 use bytes::Bytes;
 use std::future::Future;
-use tollgate_core::platform::memory::MemoryKv;
-use tollgate_core::platform::{KeyValueStore, MaybeSend, Runtime, StoreError, Timestamp};
+use tollgate_core::limit::{Decision, Limit};
+use tollgate_core::platform::memory::{MemoryKv, MemoryLimiter};
+use tollgate_core::platform::{KeyValueStore, LimiterStore, MaybeSend, Runtime, StoreError, Timestamp};
 use tollgate_native::NativePlatform;
 
 /// The environment variable naming the DynamoDB table.
@@ -78,24 +84,64 @@ impl KeyValueStore for LambdaKv {
     }
 }
 
-/// Every port of a Lambda container, built once at cold start: the
-/// tokio-side ports of `tollgate-native` with the container's key-value store.
-pub type LambdaPlatform = NativePlatform<LambdaKv>;
+/// The limiter store of a container: DynamoDB (exact across containers) or
+/// memory (per container).
+pub enum LambdaLimiter {
+    Dynamo(DynamoLimiter),
+    Memory(MemoryLimiter),
+}
 
-/// The ports as the environment configures them: DynamoDB on the table
-/// `TOLLGATE_TABLE` names (client from the environment), else memory.
+impl std::fmt::Debug for LambdaLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LambdaLimiter::Dynamo(limiter) => f.debug_tuple("Dynamo").field(&limiter.table()).finish(),
+            LambdaLimiter::Memory(_) => f.write_str("Memory"),
+        }
+    }
+}
+
+impl LimiterStore for LambdaLimiter {
+    async fn acquire(&self, key: &str, limit: &Limit, cost: u64, now: Timestamp) -> Result<Decision, StoreError> {
+        match self {
+            LambdaLimiter::Dynamo(limiter) => limiter.acquire(key, limit, cost, now).await,
+            LambdaLimiter::Memory(limiter) => limiter.acquire(key, limit, cost, now).await,
+        }
+    }
+
+    async fn release(&self, key: &str, limit: &Limit, cost: u64, now: Timestamp) -> Result<(), StoreError> {
+        match self {
+            LambdaLimiter::Dynamo(limiter) => limiter.release(key, limit, cost, now).await,
+            LambdaLimiter::Memory(limiter) => limiter.release(key, limit, cost, now).await,
+        }
+    }
+}
+
+/// Every port of a Lambda container, built once at cold start: the
+/// tokio-side ports of `tollgate-native` with the container's key-value and
+/// limiter stores.
+pub type LambdaPlatform = NativePlatform<LambdaKv, LambdaLimiter>;
+
+/// The ports as the environment configures them: both stores on the table
+/// `TOLLGATE_TABLE` names (one client from the environment, with
+/// [`dynamo_kv::timeouts`]), else memory.
 pub async fn from_env() -> LambdaPlatform {
-    let kv = match table_from_env() {
+    let (kv, limiter) = match table_from_env() {
         Some(table) => {
-            tracing::info!(table = %table, "key-value store: DynamoDB");
-            LambdaKv::Dynamo(DynamoKv::from_env(table).await)
+            tracing::info!(table = %table, "key-value and limiter stores: DynamoDB");
+            let config =
+                aws_config::defaults(BehaviorVersion::latest()).timeout_config(dynamo_kv::timeouts()).load().await;
+            let client = Client::new(&config);
+            (
+                LambdaKv::Dynamo(DynamoKv::new(client.clone(), table.clone())),
+                LambdaLimiter::Dynamo(DynamoLimiter::new(client, table)),
+            )
         }
         None => {
-            tracing::info!("key-value store: container memory ({TABLE_VARIABLE} is not set)");
-            LambdaKv::Memory(MemoryKv::default())
+            tracing::info!("key-value and limiter stores: container memory ({TABLE_VARIABLE} is not set)");
+            (LambdaKv::Memory(MemoryKv::default()), LambdaLimiter::Memory(MemoryLimiter::default()))
         }
     };
-    NativePlatform::with_kv(Runtime::Lambda, kv)
+    NativePlatform::with_stores(Runtime::Lambda, kv, limiter)
 }
 
 #[cfg(test)]
@@ -113,7 +159,11 @@ mod tests {
 
     #[tokio::test]
     async fn memory_store_behaves_as_the_port() {
-        let platform = LambdaPlatform::with_kv(Runtime::Lambda, LambdaKv::Memory(MemoryKv::default()));
+        let platform = LambdaPlatform::with_stores(
+            Runtime::Lambda,
+            LambdaKv::Memory(MemoryKv::default()),
+            LambdaLimiter::Memory(MemoryLimiter::default()),
+        );
         assert_eq!(platform.runtime(), Runtime::Lambda);
         let kv = platform.kv();
         let now = Timestamp(1_000_000);
@@ -125,5 +175,23 @@ mod tests {
         assert_eq!(kv.get("b", Timestamp(2_000_000)).await, Ok(None));
         kv.delete("a").await.expect("delete");
         assert_eq!(kv.get("a", now).await, Ok(None));
+    }
+
+    #[tokio::test]
+    async fn memory_limiter_behaves_as_the_port() {
+        let platform = LambdaPlatform::with_stores(
+            Runtime::Lambda,
+            LambdaKv::Memory(MemoryKv::default()),
+            LambdaLimiter::Memory(MemoryLimiter::default()),
+        );
+        let limiter = platform.limiter();
+        let now = Timestamp(1_000_000);
+        let limit = Limit::Count { limit: 2, window_end: Timestamp(2_000_000) };
+        for admitted in [true, true, false] {
+            assert_eq!(limiter.acquire("k", &limit, 1, now).await.map(|d| d.admitted), Ok(admitted));
+        }
+        limiter.release("k", &limit, 1, now).await.expect("release");
+        assert_eq!(limiter.acquire("k", &limit, 1, now).await.map(|d| d.remaining), Ok(0));
+        assert_eq!(format!("{limiter:?}"), "Memory");
     }
 }

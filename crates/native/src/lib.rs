@@ -1,7 +1,8 @@
 //! Port implementations shared by the two tokio runtimes, the local server and
 //! the Lambda adapter: the hyper upstream client, the tokio clock, deferred
 //! work as spawned tasks, and a `NativePlatform` bundling them with the
-//! in-memory stores from the core.
+//! in-memory stores from the core (or, for the key-value and limiter stores,
+//! whatever the runtime brings: Lambda's are on DynamoDB).
 
 mod clock;
 mod upstream;
@@ -11,7 +12,7 @@ pub use upstream::HyperUpstream;
 
 use std::future::Future;
 use tollgate_core::platform::memory::{MemoryAnalytics, MemoryCache, MemoryKv, MemoryLimiter};
-use tollgate_core::platform::{Deferrer, KeyValueStore, MaybeSend, Platform, Runtime};
+use tollgate_core::platform::{Deferrer, KeyValueStore, LimiterStore, MaybeSend, Platform, Runtime};
 
 /// Deferred work runs as a tokio task after the response is returned.
 #[derive(Debug, Clone, Copy, Default)]
@@ -24,12 +25,13 @@ impl Deferrer for SpawnDeferrer {
 }
 
 /// The ports of a tokio runtime: real HTTP and time, state in memory except
-/// for the key-value store, which the runtime may choose (Lambda: DynamoDB).
-pub struct NativePlatform<K = MemoryKv> {
+/// for the key-value and limiter stores, which the runtime may choose
+/// (Lambda: DynamoDB).
+pub struct NativePlatform<K = MemoryKv, L = MemoryLimiter> {
     pub runtime: Runtime,
     pub upstream: HyperUpstream,
     pub clock: TokioClock,
-    pub limiter: MemoryLimiter,
+    pub limiter: L,
     pub kv: K,
     pub cache: MemoryCache,
     pub analytics: MemoryAnalytics,
@@ -43,13 +45,20 @@ impl NativePlatform {
 }
 
 impl<K> NativePlatform<K> {
-    /// The ports with the given key-value store.
+    /// The ports with the given key-value store (limits in memory).
     pub fn with_kv(runtime: Runtime, kv: K) -> Self {
+        Self::with_stores(runtime, kv, MemoryLimiter::default())
+    }
+}
+
+impl<K, L> NativePlatform<K, L> {
+    /// The ports with the given key-value and limiter stores.
+    pub fn with_stores(runtime: Runtime, kv: K, limiter: L) -> Self {
         NativePlatform {
             runtime,
             upstream: HyperUpstream::new(),
             clock: TokioClock,
-            limiter: MemoryLimiter::default(),
+            limiter,
             kv,
             cache: MemoryCache::default(),
             analytics: MemoryAnalytics::default(),
@@ -58,10 +67,10 @@ impl<K> NativePlatform<K> {
     }
 }
 
-impl<K: KeyValueStore> Platform for NativePlatform<K> {
+impl<K: KeyValueStore, L: LimiterStore> Platform for NativePlatform<K, L> {
     type Upstream = HyperUpstream;
     type Clock = TokioClock;
-    type Limiter = MemoryLimiter;
+    type Limiter = L;
     type Kv = K;
     type Cache = MemoryCache;
     type Analytics = MemoryAnalytics;
@@ -76,7 +85,7 @@ impl<K: KeyValueStore> Platform for NativePlatform<K> {
     fn clock(&self) -> &TokioClock {
         &self.clock
     }
-    fn limiter(&self) -> &MemoryLimiter {
+    fn limiter(&self) -> &L {
         &self.limiter
     }
     fn kv(&self) -> &K {
