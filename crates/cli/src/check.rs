@@ -62,6 +62,17 @@ fn print_summary(path: &Path, gateway: &Gateway) {
     let width = routes.iter().map(|r| r.id.len()).max().unwrap_or(0);
     for r in &routes {
         println!("  {:width$}  {:<20} {} -> {}", r.id, r.methods.join(","), r.path, r.upstream);
+        if let Some(limit) = &r.rate_limit {
+            println!("  {:width$}  rate_limit {limit}", "");
+        }
+    }
+    let plans = gateway.plans();
+    if !plans.is_empty() {
+        println!("plans:");
+        for p in &plans {
+            let who = if p.consumers.is_empty() { String::new() } else { format!(" ({})", p.consumers.join(", ")) };
+            println!("  {}  {}{who}", p.name, p.limits.join(", "));
+        }
     }
     println!("upstreams:");
     for u in &upstreams {

@@ -75,6 +75,23 @@ fn check_target_lambda_warns_about_long_timeouts_but_passes() {
     assert!(stderr.contains(":5:46: warning: route `a`: timeout 60 s is longer than API Gateway's 29 s"), "{stderr}");
 }
 
+#[test]
+fn check_target_warns_about_per_key_store_ceilings() {
+    let path = write_config(
+        "hot.yaml",
+        "version: 1\nplans:\n  big: { rate_limit: { requests: 5000, per: 1s } }\nupstreams:\n  u: { targets: [ { url: \"http://127.0.0.1:1\" } ] }\nroutes:\n  - { id: a, path: /a, upstream: u, rate_limit: { requests: 10, per: 1s, key: route } }\n  - { id: b, path: /b, upstream: u, rate_limit: { requests: 10, per: 1s, key: route, consistency: approximate } }\n",
+    );
+    for (target, store) in [("cloudflare", "Durable Object"), ("lambda", "DynamoDB item")] {
+        let out = tollgate().arg("check").arg(&path).args(["--target", target]).output().expect("runs");
+        assert!(out.status.success(), "warnings only");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(":7:49: warning: route `a`: rate_limit: `key: route` sends every request"), "{stderr}");
+        assert!(stderr.contains(store), "{stderr}");
+        assert!(stderr.contains(":3:22: warning: plan `big`: plan: 5000 requests/s per key"), "{stderr}");
+        assert!(!stderr.contains("route `b`"), "approximate limits do not hit the exact store: {stderr}");
+    }
+}
+
 struct Server {
     child: Child,
     addr: String,

@@ -2,9 +2,11 @@
 //! `Gateway::handle` (in `pipeline`) serves. A reload builds a new one.
 
 use crate::compile::cors::Cors;
+use crate::compile::limit::{KeySource, Measure};
 use crate::compile::route::{Route, RouteTable};
 use crate::compile::upstream::Upstream;
-use crate::config::ClientIpMode;
+use crate::config::{ClientIpMode, Consistency, OnStoreError};
+use crate::limit::Per;
 
 pub struct Gateway {
     pub(crate) auth: crate::auth::Auth,
@@ -31,6 +33,18 @@ pub struct RouteSummary {
     pub path: String,
     pub methods: Vec<String>,
     pub upstream: String,
+    /// `20/60s by consumer, exact, closed` when the route has a `rate_limit`.
+    pub rate_limit: Option<String>,
+}
+
+/// One plan as `tollgate check` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanSummary {
+    pub name: String,
+    /// `rate 100/1s`, `quota 1000/day`.
+    pub limits: Vec<String>,
+    /// Consumers of the config on this plan.
+    pub consumers: Vec<String>,
 }
 
 /// One upstream as `tollgate check` lists it.
@@ -39,6 +53,20 @@ pub struct UpstreamSummary {
     pub name: String,
     pub targets: Vec<String>,
     pub timeout_ms: u64,
+}
+
+fn measure(m: &Measure) -> String {
+    match m {
+        Measure::Rate(r) => format!("rate {}/{}", r.limit, human(r.period)),
+        Measure::Quota { requests, per } => {
+            format!("quota {requests}/{}", if *per == Per::Day { "day" } else { "month" })
+        }
+    }
+}
+
+fn human(d: std::time::Duration) -> String {
+    let ms = d.as_millis();
+    if !ms.is_multiple_of(1000) { format!("{ms}ms") } else { format!("{}s", ms / 1000) }
 }
 
 impl Gateway {
@@ -53,8 +81,40 @@ impl Gateway {
                     .as_ref()
                     .map_or_else(|| vec!["*".into()], |ms| ms.iter().map(|m| m.to_string()).collect()),
                 upstream: self.upstreams.get(r.upstream).map_or_else(String::new, |u| u.name.clone()),
+                rate_limit: r.rate_limit.as_ref().map(|p| {
+                    let key = match &p.key {
+                        KeySource::Consumer => "consumer".to_owned(),
+                        KeySource::Ip => "ip".to_owned(),
+                        KeySource::Route => "route".to_owned(),
+                        KeySource::Header(h) => format!("header:{h}"),
+                        KeySource::Claim(c) => format!("claim:{c}"),
+                    };
+                    let consistency = if p.consistency == Consistency::Exact { "exact" } else { "approximate" };
+                    let on_error = if p.on_store_error == OnStoreError::Closed { "closed" } else { "open" };
+                    format!("{} by {key}, {consistency}, on_store_error {on_error}", measure(&p.measure))
+                }),
             })
             .collect()
+    }
+
+    pub fn plans(&self) -> Vec<PlanSummary> {
+        let mut plans: Vec<PlanSummary> = self
+            .plans
+            .by_name
+            .iter()
+            .map(|(name, p)| {
+                let mut consumers: Vec<String> =
+                    self.plans.of_consumer.iter().filter(|(_, plan)| *plan == name).map(|(c, _)| c.clone()).collect();
+                consumers.sort();
+                PlanSummary {
+                    name: name.clone(),
+                    limits: p.rate.iter().chain(p.quota.iter()).map(|p| measure(&p.measure)).collect(),
+                    consumers,
+                }
+            })
+            .collect();
+        plans.sort_by(|a, b| a.name.cmp(&b.name));
+        plans
     }
 
     pub fn upstreams(&self) -> Vec<UpstreamSummary> {

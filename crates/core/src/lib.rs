@@ -22,6 +22,6 @@ mod target;
 pub use auth::api_key::stored_form as api_key_stored_form;
 pub use compile::load;
 pub use error::GatewayError;
-pub use gateway::{Gateway, RouteSummary, UpstreamSummary};
+pub use gateway::{Gateway, PlanSummary, RouteSummary, UpstreamSummary};
 pub use pipeline::ClientInfo;
 pub use target::{TargetFinding, TargetPlatform};

@@ -2,7 +2,8 @@
 //! the platform cannot do at all are errors; things it limits are warnings.
 
 use crate::Gateway;
-use crate::config::Location;
+use crate::compile::limit::{KeySource, Policy};
+use crate::config::{Consistency, Location};
 use std::time::Duration;
 
 /// A deployment platform `tollgate check --target` knows.
@@ -23,9 +24,54 @@ pub struct TargetFinding {
 /// API Gateway's integration timeout; function URLs stop at the function's Timeout (30 s in template.yaml).
 const LAMBDA_TIMEOUT: Duration = Duration::from_secs(29);
 
+/// What one exact limit key can take: a Durable Object is single-threaded
+/// (about 1,000 requests/s each); a DynamoDB item takes at most 1,000
+/// writes/s (one partition's limit).
+const PER_KEY_CEILING: f64 = 1_000.0;
+
+fn per_key_findings(what: &str, policy: &Policy, target: TargetPlatform, out: &mut Vec<TargetFinding>) {
+    if policy.consistency != Consistency::Exact {
+        return;
+    }
+    let store = match target {
+        TargetPlatform::Cloudflare => "one Durable Object (about 1,000 requests/s each)",
+        TargetPlatform::Lambda => "one DynamoDB item (at most 1,000 writes/s)",
+    };
+    if policy.key == KeySource::Route {
+        out.push(TargetFinding {
+            error: false,
+            location: policy.loc,
+            message: format!(
+                "{what}: `key: route` sends every request of the route to {store}; past that rate checks queue or fail (use consistency: approximate, or a finer key)"
+            ),
+        });
+    } else if policy.per_key_rate() > PER_KEY_CEILING {
+        out.push(TargetFinding {
+            error: false,
+            location: policy.loc,
+            message: format!(
+                "{what}: {:.0} requests/s per key is more than {store} can check; the store becomes the limit",
+                policy.per_key_rate()
+            ),
+        });
+    }
+}
+
 impl Gateway {
     pub fn check_target(&self, target: TargetPlatform) -> Vec<TargetFinding> {
         let mut out = Vec::new();
+        for r in &self.routes {
+            if let Some(p) = &r.rate_limit {
+                per_key_findings(&format!("route `{}`: rate_limit", r.id), p, target, &mut out);
+            }
+        }
+        let mut plans: Vec<_> = self.plans.by_name.iter().collect();
+        plans.sort_by(|a, b| a.0.cmp(b.0));
+        for (name, p) in plans {
+            for policy in p.rate.iter().chain(p.quota.iter()) {
+                per_key_findings(&format!("plan `{name}`: {}", policy.name), policy, target, &mut out);
+            }
+        }
         if target == TargetPlatform::Lambda {
             for r in &self.routes {
                 if r.timeout > LAMBDA_TIMEOUT {

@@ -42,6 +42,20 @@ pub(crate) struct Policy {
     pub key: KeySource,
     pub consistency: Consistency,
     pub on_store_error: OnStoreError,
+    /// Where it was written (for `check --target` findings).
+    pub loc: crate::config::Location,
+}
+
+impl Policy {
+    /// The most requests per second it can admit on one key.
+    pub(crate) fn per_key_rate(&self) -> f64 {
+        match self.measure {
+            Measure::Rate(r) => r.limit as f64 / r.period.as_secs_f64().max(1e-6),
+            Measure::Quota { requests, per } => {
+                requests as f64 / if per == Per::Day { 86_400.0 } else { 28.0 * 86_400.0 }
+            }
+        }
+    }
 }
 
 /// A plan's policies.
@@ -120,10 +134,11 @@ pub(crate) fn route_policy(
         key,
         consistency: rl.consistency,
         on_store_error: rl.on_store_error,
+        loc: at,
     })
 }
 
-fn plan_rate(name: &str, cfg: &PlanRateConfig) -> Result<Policy, String> {
+fn plan_rate(name: &str, cfg: &PlanRateConfig, loc: crate::config::Location) -> Result<Policy, String> {
     Ok(Policy {
         name: "plan",
         prefix: format!("plan:{name}"),
@@ -131,10 +146,11 @@ fn plan_rate(name: &str, cfg: &PlanRateConfig) -> Result<Policy, String> {
         key: KeySource::Consumer,
         consistency: cfg.consistency,
         on_store_error: cfg.on_store_error,
+        loc,
     })
 }
 
-fn plan_quota(name: &str, cfg: &QuotaConfig) -> Result<Policy, String> {
+fn plan_quota(name: &str, cfg: &QuotaConfig, loc: crate::config::Location) -> Result<Policy, String> {
     if cfg.requests == 0 {
         return Err("`requests` must be at least 1".into());
     }
@@ -149,6 +165,7 @@ fn plan_quota(name: &str, cfg: &QuotaConfig) -> Result<Policy, String> {
         key: KeySource::Consumer,
         consistency: Consistency::Exact,
         on_store_error: cfg.on_store_error,
+        loc,
     })
 }
 
@@ -159,17 +176,17 @@ pub(crate) fn compile_plans(parsed: &Parsed, problems: &mut Problems) -> Plans {
     for (name, plan) in &cfg.plans {
         let mut policies = PlanPolicies::default();
         if let Some(r) = &plan.rate_limit {
-            match plan_rate(name, r) {
+            let at = parsed.loc(&["plans", name, "rate_limit"]);
+            match plan_rate(name, r, at) {
                 Ok(p) => policies.rate = Some(p),
-                Err(e) => {
-                    problems.push(parsed.loc(&["plans", name, "rate_limit"]), format!("plan `{name}`: rate_limit: {e}"))
-                }
+                Err(e) => problems.push(at, format!("plan `{name}`: rate_limit: {e}")),
             }
         }
         if let Some(q) = &plan.quota {
-            match plan_quota(name, q) {
+            let at = parsed.loc(&["plans", name, "quota"]);
+            match plan_quota(name, q, at) {
                 Ok(p) => policies.quota = Some(p),
-                Err(e) => problems.push(parsed.loc(&["plans", name, "quota"]), format!("plan `{name}`: quota: {e}")),
+                Err(e) => problems.push(at, format!("plan `{name}`: quota: {e}")),
             }
         }
         plans.by_name.insert(name.clone(), policies);
