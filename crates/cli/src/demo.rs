@@ -42,6 +42,9 @@ pub(crate) fn run(listen: SocketAddr) -> ExitCode {
         println!("  curl -i {base}/v1/me -H 'authorization: Bearer {token}'");
         println!("  curl -i {base}/v1/me -H 'x-api-key: {DEMO_KEY}'");
         println!("  curl -i {base}/v1/me                                   # 401 problem+json");
+        println!(
+            "  for i in $(seq 21); do curl -s -o /dev/null -w '%{{http_code}} ' {base}/v1/users/42; done; echo   # 20/min: the 21st is 429"
+        );
         println!("  curl -i --path-as-is '{base}/echo/../v1/users/42'    # normalised before matching");
         println!("  curl -i {base}/nowhere                                # 404 problem+json");
         println!("  curl -i -X DELETE {base}/v1/users/42                  # 405 with Allow");
