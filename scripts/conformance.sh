@@ -99,8 +99,9 @@ ddb.create_table(TableName=sys.argv[2], BillingMode="PAY_PER_REQUEST",
                  KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
 ddb.update_time_to_live(TableName=sys.argv[2], TimeToLiveSpecification={"Enabled": True, "AttributeName": "ttl"})
 ' "$DYNAMODB_ENDPOINT" tollgate
-      log "the DynamoDB key-value store against the emulator"
+      log "the DynamoDB key-value and limiter stores against the emulator"
       TOLLGATE_TEST_DYNAMODB=$DYNAMODB_ENDPOINT cargo test -q -p tollgate-lambda --test dynamo_kv -- --ignored || failed=1
+      TOLLGATE_TEST_DYNAMODB=$DYNAMODB_ENDPOINT cargo test -q -p tollgate-lambda --test dynamo_limiter -- --ignored || failed=1
       start_group lambda bash -c "cd crates/lambda && exec cargo lambda watch -A 127.0.0.1 -P 18400 --bin tollgate-lambda --disable-cors --ignore-changes \
             --env-var TOLLGATE_CONFIG_FILE=$CONFIG --env-var ECHO_URL=$ECHO_URL --env-var SLOW_URL=$SLOW_URL \
             --env-var FAIL_URL=$FAIL_URL --env-var DEAD_URL=$DEAD_URL --env-var JWKS_URL=$JWKS_URL \
@@ -110,8 +111,15 @@ ddb.update_time_to_live(TableName=sys.argv[2], TimeToLiveSpecification={"Enabled
       # the function is compiled on the first invoke: allow for it
       wait_http http://127.0.0.1:18400/_gateway/health 900 lambda
       suite lambda http://127.0.0.1:18400
-      stop_group "$g"
-      stop_group "$ddb" ;;
+      # Store down: stop the emulator under the running function; limits with
+      # on_store_error closed must answer 503, open ones admit.
+      stop_group "$ddb"
+      log "lambda with the DynamoDB emulator stopped (on_store_error)"
+      out="$LOGS/suite-lambda-store-down.txt"
+      TOLLGATE_STORE_DOWN=1 tests/conformance/run.sh lambda http://127.0.0.1:18400 test_zzz_store_down.py 2>&1 | tee "$out" \
+        || failed=1
+      RESULT[lambda-store-down]=$(grep -E '(passed|failed|skipped|error)' "$out" | tail -n 1)
+      stop_group "$g" ;;
     *) log "unknown runtime $rt"; exit 2 ;;
   esac
 done
@@ -119,4 +127,5 @@ done
 echo
 echo "conformance summary:"
 for rt in $RUNTIMES; do printf '  %-11s %s\n' "$rt" "${RESULT[$rt]:-did not run}"; done
+[ -z "${RESULT[lambda-store-down]:-}" ] || printf '  %-11s %s\n' "lambda, store down" "${RESULT[lambda-store-down]}"
 exit $failed

@@ -2,6 +2,8 @@
 //! request into an `http::Request`, runs it through the core `Gateway`, and
 //! turns the answer back into a Workers response. Everything here is
 //! conversion and ports; the gateway's behaviour lives in `tollgate-core`.
+//! The module also exports the `LimiterObject` Durable Object class (the
+//! exact limiter store, bound as `TOLLGATE_LIMITER`).
 //!
 //! Built with `worker-build` (see `scripts/build-worker.sh` and the root
 //! `wrangler.toml`); the config is embedded at build time (`TOLLGATE_CONFIG`).
@@ -13,6 +15,8 @@ mod convert;
 mod defer;
 mod isolate;
 mod kv;
+mod limiter;
+mod limiter_object;
 mod logging;
 mod platform;
 mod upstream;

@@ -1,11 +1,13 @@
 //! The Workers `Platform`: per-request ports (fetch upstream, JS clock,
-//! `wait_until`, the `TOLLGATE_KV` namespace) around the per-isolate stores.
-//! Counters and the cache are the core's in-memory ones for now (per
-//! isolate); Durable Objects and the Cache API replace them in later issues.
+//! `wait_until`, the `TOLLGATE_KV` namespace, the `TOLLGATE_LIMITER` Durable
+//! Objects) around the per-isolate stores, which are the fallbacks when a
+//! binding is missing. The cache is the core's in-memory one for now (per
+//! isolate); the Cache API replaces it in a later issue.
 
 use crate::clock::WorkersClock;
 use crate::defer::WaitUntilDeferrer;
 use crate::kv::WorkersKv;
+use crate::limiter::WorkersLimiter;
 use crate::upstream::FetchUpstream;
 use tollgate_core::platform::memory::{MemoryAnalytics, MemoryCache, MemoryKv, MemoryLimiter};
 use tollgate_core::platform::{Platform, Runtime};
@@ -26,6 +28,7 @@ pub struct WorkersPlatform<'a> {
     upstream: FetchUpstream,
     clock: WorkersClock,
     kv: WorkersKv<'a>,
+    limiter: WorkersLimiter<'a>,
     deferrer: WaitUntilDeferrer,
 }
 
@@ -36,6 +39,7 @@ impl<'a> WorkersPlatform<'a> {
             upstream: FetchUpstream,
             clock: WorkersClock,
             kv: WorkersKv::new(env, &stores.kv),
+            limiter: WorkersLimiter::new(env, &stores.limiter),
             deferrer: WaitUntilDeferrer::new(ctx),
         }
     }
@@ -44,7 +48,7 @@ impl<'a> WorkersPlatform<'a> {
 impl<'a> Platform for WorkersPlatform<'a> {
     type Upstream = FetchUpstream;
     type Clock = WorkersClock;
-    type Limiter = MemoryLimiter;
+    type Limiter = WorkersLimiter<'a>;
     type Kv = WorkersKv<'a>;
     type Cache = MemoryCache;
     type Analytics = MemoryAnalytics;
@@ -59,8 +63,8 @@ impl<'a> Platform for WorkersPlatform<'a> {
     fn clock(&self) -> &WorkersClock {
         &self.clock
     }
-    fn limiter(&self) -> &MemoryLimiter {
-        &self.stores.limiter
+    fn limiter(&self) -> &WorkersLimiter<'a> {
+        &self.limiter
     }
     fn kv(&self) -> &WorkersKv<'a> {
         &self.kv
