@@ -23,5 +23,5 @@ pub use auth::api_key::stored_form as api_key_stored_form;
 pub use compile::load;
 pub use error::GatewayError;
 pub use gateway::{Gateway, PlanSummary, RouteSummary, UpstreamSummary};
-pub use pipeline::ClientInfo;
+pub use pipeline::{ClientInfo, PlanUsage};
 pub use target::{TargetFinding, TargetPlatform};

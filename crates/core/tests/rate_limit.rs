@@ -206,6 +206,25 @@ fn plans_apply_rate_and_quota_and_a_refused_request_consumes_nothing() {
 }
 
 #[test]
+fn plan_usage_reports_what_is_left_without_consuming_it() {
+    let gw = gateway();
+    let p = MemoryPlatform::new(ScriptedUpstream::echo());
+    for _ in 0..2 {
+        assert_eq!(call(&gw, &p, "198.51.100.9", get("/p").header("x-api-key", "acme-key")).status(), StatusCode::OK);
+    }
+    let usage = block_on(gw.plan_usage(&p, "acme", None)).expect("memory store");
+    let quota = usage.iter().find(|u| u.policy == "quota").expect("a quota");
+    assert_eq!((quota.plan.as_str(), quota.limit, quota.remaining), ("small", 5, 3));
+    assert!(quota.reset_secs > 0 && quota.reset_secs <= 86_400);
+    let again = block_on(gw.plan_usage(&p, "acme", None)).expect("memory store");
+    assert_eq!(again, usage, "reading consumes nothing");
+    assert!(block_on(gw.plan_usage(&p, "planless", None)).expect("store").is_empty());
+    let other = block_on(gw.plan_usage(&p, "someone", Some("monthly"))).expect("store");
+    assert_eq!(other.len(), 1);
+    assert_eq!((other[0].limit, other[0].remaining), (1000, 1000));
+}
+
+#[test]
 fn a_run_time_consumer_record_can_name_its_plan() {
     let gw = gateway();
     let p = MemoryPlatform::new(ScriptedUpstream::echo());

@@ -37,6 +37,13 @@ pub(crate) struct Entry {
     syncing: bool,
 }
 
+impl Entry {
+    /// What this instance believes is used in the window.
+    pub(crate) fn seen(&self) -> u64 {
+        self.synced.saturating_add(self.pending)
+    }
+}
+
 fn parse_total(bytes: &[u8]) -> u64 {
     std::str::from_utf8(bytes).ok().and_then(|t| t.trim().parse().ok()).unwrap_or(0)
 }

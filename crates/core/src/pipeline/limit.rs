@@ -54,11 +54,11 @@ impl LimiterState {
         self.approx.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn blocked_until(&self, key: &str, now: Timestamp) -> Option<Timestamp> {
+    pub(crate) fn blocked_until(&self, key: &str, now: Timestamp) -> Option<Timestamp> {
         self.lock().get(key).copied().filter(|t| *t > now)
     }
 
-    fn block(&self, key: &str, until: Timestamp, now: Timestamp) {
+    pub(crate) fn block(&self, key: &str, until: Timestamp, now: Timestamp) {
         let mut map = self.lock();
         if map.len() >= MAX_BLOCKED_KEYS {
             map.retain(|_, t| *t > now);
@@ -185,7 +185,55 @@ async fn acquire_within<P: Platform>(
     }
 }
 
+/// What is left of a consumer's plan limits right now (for the admin usage
+/// endpoint): read with a zero-cost probe through the limiter port, which
+/// consumes nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanUsage {
+    /// `plan` or `quota`.
+    pub policy: &'static str,
+    pub plan: String,
+    pub limit: u64,
+    pub remaining: u64,
+    /// Seconds until every unit is back (the end of the quota's window).
+    pub reset_secs: u64,
+}
+
 impl Gateway {
+    /// The plan limits of `consumer` (a config consumer, or one issued at run
+    /// time on `plan`) and what is left of them, exact where the store is.
+    pub async fn plan_usage<P: Platform>(
+        &self,
+        platform: &P,
+        consumer: &str,
+        plan: Option<&str>,
+    ) -> Result<Vec<PlanUsage>, StoreError> {
+        let Some(plan) = plan.or_else(|| self.plans.of_consumer.get(consumer).map(String::as_str)) else {
+            return Ok(Vec::new());
+        };
+        let Some(policies) = self.plans.by_name.get(plan) else { return Ok(Vec::new()) };
+        let identity = Identity { consumer: Some(consumer.to_owned()), ..Identity::default() };
+        let now = platform.clock().now();
+        let mut out = Vec::new();
+        for policy in policies.rate.iter().chain(policies.quota.iter()) {
+            let a = applying(policy, Some(&identity), &HeaderMap::new(), None, now);
+            let d = if policy.consistency == Consistency::Approximate {
+                let local = self.limiter.approx_lock().get(&a.key).map(|e| e.seen());
+                crate::limit::apply(&a.limit, local, 0, now).decision
+            } else {
+                platform.limiter().acquire(&a.key, &a.limit, 0, now).await?
+            };
+            out.push(PlanUsage {
+                policy: policy.name,
+                plan: plan.to_owned(),
+                limit: a.quota,
+                remaining: d.remaining,
+                reset_secs: whole_seconds(d.reset_after),
+            });
+        }
+        Ok(out)
+    }
+
     /// Checks every policy that applies; `Ok` when the request may go on. The
     /// headers to put on the answer are left in `out` either way.
     pub(crate) async fn enforce_limits<P: Platform>(

@@ -10,6 +10,8 @@ mod forward;
 mod headers;
 pub mod ids;
 pub(crate) mod limit;
+
+pub use limit::PlanUsage;
 pub mod normalize;
 
 use crate::Gateway;
@@ -191,13 +193,13 @@ impl Gateway {
             None
         } else {
             let now = platform.clock().now();
-            self.auth.failures.check(platform, client_ip, now).await?;
+            self.auth.failures.check(&self.limiter, client_ip, now)?;
             let outcome = self
                 .auth
                 .authenticate(platform, &route.policy.schemes, &parts.headers, parts.uri.query(), &ctx.request_id)
                 .await;
             if let Err(GatewayError::Unauthorized { invalid_token: true }) = &outcome {
-                self.auth.failures.record(platform, client_ip, now).await;
+                self.auth.failures.record(platform, &self.limiter, client_ip, now).await;
             }
             let identity = outcome?;
             auth::policy::check_scopes(&route.policy.scopes, &identity)?;
@@ -277,10 +279,10 @@ impl Gateway {
         // Without an admin token the admin API does not exist.
         let Some(token) = &self.admin_token else { return Err(GatewayError::NotFound) };
         let now = platform.clock().now();
-        self.auth.failures.check(platform, client_ip, now).await?;
+        self.auth.failures.check(&self.limiter, client_ip, now)?;
         if let Err(e) = admin::check_token(token, headers) {
             if matches!(e, GatewayError::Unauthorized { invalid_token: true }) {
-                self.auth.failures.record(platform, client_ip, now).await;
+                self.auth.failures.record(platform, &self.limiter, client_ip, now).await;
             }
             return Err(e);
         }
