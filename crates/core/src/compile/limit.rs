@@ -44,6 +44,21 @@ pub(crate) struct Policy {
     pub on_store_error: OnStoreError,
     /// Where it was written (for `check --target` findings).
     pub loc: crate::config::Location,
+    /// `RateLimit-Policy` when this is the only policy of a request (built
+    /// once; `None` for quotas, whose month length varies).
+    pub alone_header: Option<http::HeaderValue>,
+}
+
+fn with_alone_header(mut p: Policy) -> Policy {
+    if let Measure::Rate(r) = p.measure {
+        let item = crate::limit::headers::PolicyItem {
+            name: p.name,
+            quota: r.limit,
+            window_secs: crate::limit::headers::whole_seconds(r.period),
+        };
+        p.alone_header = crate::limit::headers::policy_header(&[item]);
+    }
+    p
 }
 
 impl Policy {
@@ -135,7 +150,9 @@ pub(crate) fn route_policy(
         consistency: rl.consistency,
         on_store_error: rl.on_store_error,
         loc: at,
+        alone_header: None,
     })
+    .map(with_alone_header)
 }
 
 fn plan_rate(name: &str, cfg: &PlanRateConfig, loc: crate::config::Location) -> Result<Policy, String> {
@@ -147,6 +164,7 @@ fn plan_rate(name: &str, cfg: &PlanRateConfig, loc: crate::config::Location) -> 
         consistency: cfg.consistency,
         on_store_error: cfg.on_store_error,
         loc,
+        alone_header: None,
     })
 }
 
@@ -166,6 +184,7 @@ fn plan_quota(name: &str, cfg: &QuotaConfig, loc: crate::config::Location) -> Re
         consistency: Consistency::Exact,
         on_store_error: cfg.on_store_error,
         loc,
+        alone_header: None,
     })
 }
 

@@ -263,11 +263,16 @@ impl Gateway {
             return Ok(());
         }
         let all: Vec<Applying<'_>> = policies.into_iter().map(|p| applying(p, identity, headers, ip, now)).collect();
-        let items: Vec<PolicyItem<'_>> = all
-            .iter()
-            .map(|a| PolicyItem { name: a.policy.name, quota: a.quota, window_secs: a.window_secs })
-            .collect();
-        out.policy = policy_header(&items);
+        out.policy = match all.as_slice() {
+            [one] if one.policy.alone_header.is_some() => one.policy.alone_header.clone(),
+            _ => {
+                let items: Vec<PolicyItem<'_>> = all
+                    .iter()
+                    .map(|a| PolicyItem { name: a.policy.name, quota: a.quota, window_secs: a.window_secs })
+                    .collect();
+                policy_header(&items)
+            }
+        };
 
         // Fast path: a key known to be used up is refused without a store call.
         let blocked: Vec<(usize, Duration)> = all
@@ -291,7 +296,11 @@ impl Gateway {
             return Err(GatewayError::RateLimited { retry_after });
         }
 
-        let results = join_all(all.iter().map(|a| acquire_within(platform, &self.limiter, a, now))).await;
+        let results = match all.as_slice() {
+            // One policy (the common case): no join machinery.
+            [one] => vec![acquire_within(platform, &self.limiter, one, now).await],
+            _ => join_all(all.iter().map(|a| acquire_within(platform, &self.limiter, a, now))).await,
+        };
         let mut state = Vec::with_capacity(all.len());
         let mut denied_wait: Option<u64> = None;
         let mut store_down = false;
