@@ -142,7 +142,7 @@ pub(crate) fn route_policy(
             return None;
         }
     };
-    Some(Policy {
+    Some(with_alone_header(Policy {
         name: "route",
         prefix: format!("route:{}", cfg.id),
         measure,
@@ -151,8 +151,7 @@ pub(crate) fn route_policy(
         on_store_error: rl.on_store_error,
         loc: at,
         alone_header: None,
-    })
-    .map(with_alone_header)
+    }))
 }
 
 fn plan_rate(name: &str, cfg: &PlanRateConfig, loc: crate::config::Location) -> Result<Policy, String> {
