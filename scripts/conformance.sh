@@ -78,6 +78,9 @@ for rt in $RUNTIMES; do
       stop_group "$g" ;;
     cloudflare)
       [ "${SKIP_WORKER_BUILD:-0}" = 1 ] || bash scripts/build-worker.sh "$CONFIG"
+      # A fresh state per run: Durable Object counters (daily quotas, limits
+      # of an hour) and KV entries of a previous run would change the answers.
+      rm -rf "$LOGS/wrangler-state"
       start_group cloudflare npx --no-install wrangler dev -c tests/conformance/wrangler.toml --ip 127.0.0.1 \
             --port 18300 --show-interactive-dev-session=false --persist-to "$LOGS/wrangler-state"; g=$STARTED
       wait_http http://127.0.0.1:18300/_gateway/health 120 cloudflare
