@@ -18,7 +18,7 @@ export PATH="$ROOT/.tools/cargo/bin:$ROOT/.tools/venv/bin:$PATH"
 # of tests/conformance/wrangler.toml): backend addresses and test-only secrets.
 export ECHO_URL=http://127.0.0.1:18101 SLOW_URL=http://127.0.0.1:18102 \
        FAIL_URL=http://127.0.0.1:18103 DEAD_URL=http://127.0.0.1:18104 \
-       JWKS_URL=http://127.0.0.1:18105 \
+       JWKS_URL=http://127.0.0.1:18105 PROTO_URL=http://127.0.0.1:18107 \
        JWT_SECRET=conformance-hs256-secret-not-for-production-use-0001 \
        ADMIN_TOKEN=conformance-admin-token
 export WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false
@@ -107,7 +107,7 @@ ddb.update_time_to_live(TableName=sys.argv[2], TimeToLiveSpecification={"Enabled
       TOLLGATE_TEST_DYNAMODB=$DYNAMODB_ENDPOINT cargo test -q -p tollgate-lambda --test dynamo_limiter -- --ignored || failed=1
       start_group lambda bash -c "cd crates/lambda && exec cargo lambda watch -A 127.0.0.1 -P 18400 --bin tollgate-lambda --disable-cors --ignore-changes \
             --env-var TOLLGATE_CONFIG_FILE=$CONFIG --env-var ECHO_URL=$ECHO_URL --env-var SLOW_URL=$SLOW_URL \
-            --env-var FAIL_URL=$FAIL_URL --env-var DEAD_URL=$DEAD_URL --env-var JWKS_URL=$JWKS_URL \
+            --env-var FAIL_URL=$FAIL_URL --env-var DEAD_URL=$DEAD_URL --env-var JWKS_URL=$JWKS_URL --env-var PROTO_URL=$PROTO_URL \
             --env-var JWT_SECRET=$JWT_SECRET --env-var ADMIN_TOKEN=$ADMIN_TOKEN --env-var RUST_LOG=info \
             --env-var TOLLGATE_TABLE=tollgate --env-var AWS_ENDPOINT_URL_DYNAMODB=$DYNAMODB_ENDPOINT \
             --env-var AWS_ACCESS_KEY_ID=test --env-var AWS_SECRET_ACCESS_KEY=test --env-var AWS_REGION=us-east-1"; g=$STARTED

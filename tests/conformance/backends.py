@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Example backends for the Tollgate conformance suite (standard library only).
 
-One process, five ports on one host (default 127.0.0.1):
+One process, six ports on one host (default 127.0.0.1):
 
   echo    18101  answers 200 with a JSON description of the request it got:
                  {"method", "path", "query", "headers", "body"}
@@ -31,6 +31,26 @@ One process, five ports on one host (default 127.0.0.1):
                    POST /control/up      ... and normally again
                    GET  /control/hits    {"hits": N, "kids": [...], "down": bool}; N counts
                                          every GET of the set's jwks.json, 503s included
+  protocols 18107  a SOAP 1.1 and a GraphQL service, for the translated routes;
+                 each checks the request's shape first and answers 400
+                 text/plain naming what is wrong:
+                   POST /soap     needs Content-Type text/xml, SOAPAction "GetWeather" and
+                                  a well-formed SOAP 1.1 Envelope/Body/GetWeather/City;
+                                  answers 200 text/xml, a SOAP envelope with
+                                  GetWeatherResponse: City (country="XX" attribute, the
+                                  city as parsed), Temperature (unit="C"), Forecast with
+                                  two Day elements (name="Mon"/"Tue"), and Seen (path,
+                                  query, action and content type as received, attributes);
+                                  the city `Atlantis`: 500 with a SOAP Fault whose
+                                  faultstring is "Unknown city: Atlantis"
+                   POST /graphql  needs Content-Type application/json and a JSON object
+                                  {"query": non-empty string, "variables": object with
+                                  a string "id"}; answers 200 application/json
+                                  {"data": {"product": {"id", "name", "price": 9.5,
+                                  "seen": {"path", "query", "variables"}}}}; the id
+                                  `missing`: {"data": {"product": null}, "errors":
+                                  [{"message": "product missing not found"},
+                                   {"message": "catalog lookup failed"}]}
 
 Every method is handled (GET HEAD POST PUT PATCH DELETE OPTIONS and any other
 token). Prints "ready" on stdout once all servers listen; runs until killed.
@@ -46,6 +66,7 @@ import socket
 import sys
 import threading
 import time
+import xml.etree.ElementTree as ET
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl
 
@@ -277,6 +298,97 @@ class JwksServer(_Server):
         h.send(200, json.dumps(state).encode(), "application/json")
 
 
+SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+WEATHER_NS = "urn:conformance:weather"
+ET.register_namespace("soap", SOAP_ENV)
+ET.register_namespace("w", WEATHER_NS)
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _child(el, name: str):
+    return next((c for c in el if _local(c.tag) == name), None) if el is not None else None
+
+
+class ProtocolsServer(_Server):
+    """A SOAP 1.1 service at /soap and a GraphQL service at /graphql; both
+    refuse (400) a request of the wrong shape, so that a test sees that 400
+    passed through if the gateway sends one."""
+
+    name = "protocols"
+
+    def respond(self, h):
+        body = h.read_body()
+        path, query = h.split_target()
+        if h.command != "POST":
+            return h.send(405, b"POST only\n", "text/plain", [("Allow", "POST")])
+        if path == "/soap":
+            return self.soap(h, path, query, body)
+        if path == "/graphql":
+            return self.graphql(h, path, query, body)
+        h.send(404, b"no such service\n", "text/plain")
+
+    def soap(self, h, path, query, body):
+        content_type = h.headers.get("Content-Type") or ""
+        action = h.headers.get("SOAPAction")
+        if not content_type.startswith("text/xml"):
+            return h.send(400, b"Content-Type must be text/xml\n", "text/plain")
+        if action != '"GetWeather"':
+            return h.send(400, b'SOAPAction must be "GetWeather"\n', "text/plain")
+        if b"<!DOCTYPE" in body:
+            return h.send(400, b"no DOCTYPE in SOAP\n", "text/plain")
+        try:
+            envelope = ET.fromstring(body)
+        except ET.ParseError as e:
+            return h.send(400, f"not well-formed XML: {e}\n".encode(), "text/plain")
+        city = _child(_child(_child(envelope, "Body"), "GetWeather"), "City")
+        if envelope.tag != f"{{{SOAP_ENV}}}Envelope" or city is None:
+            return h.send(400, b"expected a SOAP 1.1 Envelope/Body/GetWeather/City\n", "text/plain")
+        name = city.text or ""
+        out = ET.Element(f"{{{SOAP_ENV}}}Envelope")
+        out_body = ET.SubElement(out, f"{{{SOAP_ENV}}}Body")
+        if name == "Atlantis":
+            fault = ET.SubElement(out_body, f"{{{SOAP_ENV}}}Fault")
+            ET.SubElement(fault, "faultcode").text = "soap:Client"
+            ET.SubElement(fault, "faultstring").text = "Unknown city: Atlantis"
+            return h.send(500, ET.tostring(out, encoding="utf-8", xml_declaration=True), "text/xml; charset=utf-8")
+        resp = ET.SubElement(out_body, f"{{{WEATHER_NS}}}GetWeatherResponse")
+        ET.SubElement(resp, f"{{{WEATHER_NS}}}City", {"country": "XX"}).text = name
+        ET.SubElement(resp, f"{{{WEATHER_NS}}}Temperature", {"unit": "C"}).text = "21"
+        forecast = ET.SubElement(resp, f"{{{WEATHER_NS}}}Forecast")
+        ET.SubElement(forecast, f"{{{WEATHER_NS}}}Day", {"name": "Mon"}).text = "Sunny"
+        ET.SubElement(forecast, f"{{{WEATHER_NS}}}Day", {"name": "Tue"}).text = "Rain"
+        ET.SubElement(resp, f"{{{WEATHER_NS}}}Seen",
+                      {"path": path, "query": query, "action": action, "contentType": content_type})
+        h.send(200, ET.tostring(out, encoding="utf-8", xml_declaration=True), "text/xml; charset=utf-8")
+
+    def graphql(self, h, path, query, body):
+        content_type = h.headers.get("Content-Type") or ""
+        if not content_type.startswith("application/json"):
+            return h.send(400, b"Content-Type must be application/json\n", "text/plain")
+        try:
+            request = json.loads(body)
+        except ValueError as e:
+            return h.send(400, f"not JSON: {e}\n".encode(), "text/plain")
+        if not (isinstance(request, dict) and isinstance(request.get("query"), str) and request["query"].strip()
+                and isinstance(request.get("variables"), dict) and isinstance(request["variables"].get("id"), str)):
+            return h.send(400, b'expected {"query": "...", "variables": {"id": "..."}}\n', "text/plain")
+        variables = request["variables"]
+        if variables["id"] == "missing":
+            answer = {"data": {"product": None}, "errors": [
+                {"message": "product missing not found", "path": ["product"]},
+                {"message": "catalog lookup failed"},
+            ]}
+        else:
+            answer = {"data": {"product": {
+                "id": variables["id"], "name": f"Product {variables['id']}", "price": 9.5,
+                "seen": {"path": path, "query": query, "variables": variables},
+            }}}
+        h.send(200, json.dumps(answer).encode(), "application/json")
+
+
 def port_is_open(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
         s.settimeout(0.5)
@@ -291,6 +403,7 @@ def main(argv=None) -> int:
     p.add_argument("--fail-port", type=int, default=18103)
     p.add_argument("--dead-port", type=int, default=18104, help="must have nothing listening (checked, never bound)")
     p.add_argument("--jwks-port", type=int, default=18105)
+    p.add_argument("--proto-port", type=int, default=18107)
     p.add_argument("--verbose", action="store_true", help="log every request to stderr")
     args = p.parse_args(argv)
     _Handler.verbose = args.verbose
@@ -302,7 +415,7 @@ def main(argv=None) -> int:
 
     servers = []
     for cls, port in ((EchoServer, args.echo_port), (SlowServer, args.slow_port), (FailingServer, args.fail_port),
-                      (JwksServer, args.jwks_port)):
+                      (JwksServer, args.jwks_port), (ProtocolsServer, args.proto_port)):
         if ":" in args.host:
             cls.address_family = socket.AF_INET6
         try:
@@ -319,7 +432,7 @@ def main(argv=None) -> int:
     print(
         f"backends: echo http://{args.host}:{args.echo_port}  slow http://{args.host}:{args.slow_port}  "
         f"failing http://{args.host}:{args.fail_port}  dead http://{args.host}:{args.dead_port}  "
-        f"jwks http://{args.host}:{args.jwks_port}",
+        f"jwks http://{args.host}:{args.jwks_port}  protocols http://{args.host}:{args.proto_port}",
         file=sys.stderr,
         flush=True,
     )

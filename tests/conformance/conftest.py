@@ -12,6 +12,9 @@ Environment:
   ECHO_URL          where the echo backend listens (default http://127.0.0.1:18101);
                     only used to check that the backends run
   JWKS_URL          where backends.py serves its key sets (default http://127.0.0.1:18105)
+  PROTO_URL         where backends.py serves its SOAP (/soap) and GraphQL (/graphql)
+                    services for the translated routes (default http://127.0.0.1:18107);
+                    the gateway's config reads it, the tests do not
   JWT_SECRET        the HS256 secret the gateway got (default: run.sh's)
   ADMIN_TOKEN       the admin token the gateway got (default: run.sh's)
 """

@@ -10,7 +10,7 @@
 # Starts the example backends (backends.py) if the echo port does not answer
 # yet, and stops them again at the end (only the process it started).
 # Env: PYTHON (default .tools/venv/bin/python), ECHO_URL SLOW_URL FAIL_URL
-# DEAD_URL JWKS_URL (defaults 127.0.0.1:18101..18105), JWT_SECRET and
+# DEAD_URL JWKS_URL PROTO_URL (defaults 127.0.0.1:18101..18105, 18107), JWT_SECRET and
 # ADMIN_TOKEN (defaults below): all must match what the gateway got.
 set -euo pipefail
 
@@ -36,6 +36,7 @@ export SLOW_URL=${SLOW_URL:-http://127.0.0.1:18102}
 export FAIL_URL=${FAIL_URL:-http://127.0.0.1:18103}
 export DEAD_URL=${DEAD_URL:-http://127.0.0.1:18104}
 export JWKS_URL=${JWKS_URL:-http://127.0.0.1:18105}
+export PROTO_URL=${PROTO_URL:-http://127.0.0.1:18107}
 export JWT_SECRET=${JWT_SECRET:-conformance-hs256-secret-not-for-production-use-0001}
 export ADMIN_TOKEN=${ADMIN_TOKEN:-conformance-admin-token}
 export TOLLGATE_RUNTIME=$RUNTIME
@@ -60,7 +61,7 @@ if ! "$PYTHON" -c "import socket,sys; socket.create_connection(('$(host_of "$ECH
   "$PYTHON" "$HERE/backends.py" --host "$(host_of "$ECHO_URL")" \
     --echo-port "$(port_of "$ECHO_URL")" --slow-port "$(port_of "$SLOW_URL")" \
     --fail-port "$(port_of "$FAIL_URL")" --dead-port "$(port_of "$DEAD_URL")" \
-    --jwks-port "$(port_of "$JWKS_URL")" >"$log" 2>&1 &
+    --jwks-port "$(port_of "$JWKS_URL")" --proto-port "$(port_of "$PROTO_URL")" >"$log" 2>&1 &
   backends_pid=$!
   for _ in $(seq 1 100); do
     grep -q '^ready$' "$log" && break

@@ -1,8 +1,8 @@
 """The example backends themselves, without the gateway: proves the fixtures
 do what the gateway tests rely on (so a "stripped" or "not forwarded" check is
 never vacuous), and that the auth fixtures agree with gateway.yaml. Uses
-ECHO_URL, SLOW_URL, FAIL_URL, DEAD_URL, JWKS_URL (defaults: ports 18101-18105
-on 127.0.0.1)."""
+ECHO_URL, SLOW_URL, FAIL_URL, DEAD_URL, JWKS_URL, PROTO_URL (defaults: ports
+18101-18105 and 18107 on 127.0.0.1; 18106 is the jku canary)."""
 
 import http.client
 import json
@@ -116,3 +116,33 @@ def test_gateway_yaml_agrees_with_the_auth_fixtures():
     for key in (k.ACME_KEY, k.BETA_KEY):
         assert k.stored_form(key) in config, f"gateway.yaml lacks the stored form of {key}"
     assert 'issuer: https://issuer.test/' in config and "audience: [api]" in config
+
+
+SOAP_REQUEST = (
+    b'<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">'
+    b"<soap:Body><GetWeather><City>Oslo</City></GetWeather></soap:Body></soap:Envelope>"
+)
+
+
+def test_protocols_backend_checks_the_request_shape():
+    """test_translate's 200s prove the translated request's shape only if the
+    backend refuses every other shape."""
+    proto = _backend("PROTO_URL", "http://127.0.0.1:18107")
+    xml = [("Content-Type", "text/xml; charset=utf-8"), ("SOAPAction", '"GetWeather"')]
+    ok = proto.request("POST", "/soap", xml, body=SOAP_REQUEST)
+    assert ok.status == 200 and b"Oslo" in ok.body, ok.describe()
+    assert proto.request("POST", "/soap", xml[:1], body=SOAP_REQUEST).status == 400
+    assert proto.request("POST", "/soap", [("Content-Type", "text/plain"), xml[1]], body=SOAP_REQUEST).status == 400
+    assert proto.request("POST", "/soap", xml, body=SOAP_REQUEST.replace(b"</City>", b"")).status == 400
+    assert proto.request("GET", "/soap").status == 405
+    fault = proto.request("POST", "/soap", xml, body=SOAP_REQUEST.replace(b"Oslo", b"Atlantis"))
+    assert fault.status == 500 and b"Unknown city: Atlantis" in fault.body, fault.describe()
+    js = [("Content-Type", "application/json")]
+    good = json.dumps({"query": "{ x }", "variables": {"id": "p1", "qty": 2}}).encode()
+    answer = proto.request("POST", "/graphql", js, body=good)
+    assert answer.status == 200 and answer.json()["data"]["product"]["seen"]["variables"]["qty"] == 2
+    assert proto.request("POST", "/graphql", [("Content-Type", "text/plain")], body=good).status == 400
+    assert proto.request("POST", "/graphql", js, body=b"{not json").status == 400
+    assert proto.request("POST", "/graphql", js, body=b'{"query": "", "variables": {"id": "1"}}').status == 400
+    missing = proto.request("POST", "/graphql", js, body=good.replace(b"p1", b"missing")).json()
+    assert [e["message"] for e in missing["errors"]] == ["product missing not found", "catalog lookup failed"]

@@ -41,6 +41,21 @@ pub enum GatewayError {
     LimiterUnavailable {
         retry_after: u64,
     },
+    /// A `required` aggregation leg failed: its 4xx passes through, a 5xx is
+    /// 502, a timeout 504. The body names the backend.
+    BackendFailed {
+        backend: String,
+        status: u16,
+    },
+    /// An optional aggregation leg failed under `on_partial: fail`.
+    PartialAggregate {
+        failed: Vec<String>,
+    },
+    /// A translated upstream answered a SOAP Fault or GraphQL `errors`: the
+    /// fault string / messages, for the client.
+    UpstreamFault {
+        detail: String,
+    },
     /// No connection to the upstream, or it broke before an answer.
     UpstreamUnreachable,
     /// The upstream answered something that is not usable HTTP.
@@ -66,6 +81,12 @@ impl GatewayError {
             GatewayError::LimiterUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::UpstreamUnreachable | GatewayError::UpstreamBadResponse => StatusCode::BAD_GATEWAY,
             GatewayError::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
+            GatewayError::BackendFailed { status, .. } => match *status {
+                400..=499 => StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY),
+                504 => StatusCode::GATEWAY_TIMEOUT,
+                _ => StatusCode::BAD_GATEWAY,
+            },
+            GatewayError::PartialAggregate { .. } | GatewayError::UpstreamFault { .. } => StatusCode::BAD_GATEWAY,
             GatewayError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -87,6 +108,9 @@ impl GatewayError {
             GatewayError::UpstreamUnreachable => "upstream-unreachable",
             GatewayError::UpstreamBadResponse => "upstream-bad-response",
             GatewayError::UpstreamTimeout => "upstream-timeout",
+            GatewayError::BackendFailed { .. } => "backend-failed",
+            GatewayError::PartialAggregate { .. } => "aggregate-partial",
+            GatewayError::UpstreamFault { .. } => "upstream-fault",
             GatewayError::Internal => "internal",
         }
     }
@@ -107,6 +131,9 @@ impl GatewayError {
             GatewayError::UpstreamUnreachable => "Upstream unreachable",
             GatewayError::UpstreamBadResponse => "Bad upstream response",
             GatewayError::UpstreamTimeout => "Upstream timed out",
+            GatewayError::BackendFailed { .. } => "A required backend failed",
+            GatewayError::PartialAggregate { .. } => "Some backends failed",
+            GatewayError::UpstreamFault { .. } => "The upstream reported a fault",
             GatewayError::Internal => "Internal error",
         }
     }
@@ -139,6 +166,13 @@ impl GatewayError {
             GatewayError::UpstreamUnreachable => "The upstream service could not be reached.".into(),
             GatewayError::UpstreamBadResponse => "The upstream service sent an invalid response.".into(),
             GatewayError::UpstreamTimeout => "The upstream service did not answer in time.".into(),
+            GatewayError::BackendFailed { backend, status } => match *status {
+                504 => format!("Backend `{backend}` did not answer in time."),
+                400..=499 => format!("Backend `{backend}` answered {status}."),
+                _ => format!("Backend `{backend}` failed."),
+            },
+            GatewayError::PartialAggregate { failed } => format!("These backends failed: {}.", failed.join(", ")),
+            GatewayError::UpstreamFault { detail } => detail.clone(),
             GatewayError::Internal => "The gateway failed to handle this request.".into(),
         }
     }
@@ -146,13 +180,16 @@ impl GatewayError {
     /// The problem+json response (without the per-request headers the
     /// pipeline adds to every answer: request id, CORS, Server-Timing).
     pub fn to_response(&self, request_id: &str) -> Response<Bytes> {
-        let body = serde_json::json!({
+        let mut body = serde_json::json!({
             "type": format!("https://tollgate.dev/problems/{}", self.slug()),
             "title": self.title(),
             "status": self.status().as_u16(),
             "detail": self.detail(),
             "request_id": request_id,
         });
+        if let (GatewayError::BackendFailed { backend, .. }, Some(map)) = (self, body.as_object_mut()) {
+            map.insert("backend".into(), serde_json::Value::String(backend.clone()));
+        }
         let mut resp = Response::new(Bytes::from(body.to_string()));
         *resp.status_mut() = self.status();
         let h = resp.headers_mut();
@@ -205,6 +242,11 @@ mod tests {
             (GatewayError::UpstreamUnreachable, 502),
             (GatewayError::UpstreamBadResponse, 502),
             (GatewayError::UpstreamTimeout, 504),
+            (GatewayError::BackendFailed { backend: "p".into(), status: 404 }, 404),
+            (GatewayError::BackendFailed { backend: "p".into(), status: 503 }, 502),
+            (GatewayError::BackendFailed { backend: "p".into(), status: 504 }, 504),
+            (GatewayError::PartialAggregate { failed: vec!["a".into()] }, 502),
+            (GatewayError::UpstreamFault { detail: "Server fault".into() }, 502),
             (GatewayError::Internal, 500),
         ];
         for (err, status) in table {

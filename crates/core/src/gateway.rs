@@ -80,7 +80,11 @@ impl Gateway {
                     .methods
                     .as_ref()
                     .map_or_else(|| vec!["*".into()], |ms| ms.iter().map(|m| m.to_string()).collect()),
-                upstream: self.upstreams.get(r.upstream).map_or_else(String::new, |u| u.name.clone()),
+                upstream: match (&r.aggregate, r.upstream.and_then(|u| self.upstreams.get(u))) {
+                    (Some(a), _) => format!("aggregate({})", a.backend_names().join(", ")),
+                    (None, Some(u)) => u.name.clone(),
+                    (None, None) => String::new(),
+                },
                 rate_limit: r.rate_limit.as_ref().map(|p| {
                     let key = match &p.key {
                         KeySource::Consumer => "consumer".to_owned(),

@@ -9,6 +9,7 @@
 //! assert_eq!(gateway.routes()[0].id, "hello");
 //! ```
 
+mod aggregate;
 mod auth;
 mod compile;
 pub mod config;
@@ -18,6 +19,7 @@ pub mod limit;
 pub mod pipeline;
 pub mod platform;
 mod target;
+mod translate;
 
 pub use auth::api_key::stored_form as api_key_stored_form;
 pub use compile::load;

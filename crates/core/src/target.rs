@@ -24,6 +24,9 @@ pub struct TargetFinding {
 /// API Gateway's integration timeout; function URLs stop at the function's Timeout (30 s in template.yaml).
 const LAMBDA_TIMEOUT: Duration = Duration::from_secs(29);
 
+/// Subrequests one Workers invocation may make on the free plan.
+const WORKERS_FREE_SUBREQUESTS: usize = 50;
+
 /// What one exact limit key can take: a Durable Object is single-threaded
 /// (about 1,000 requests/s each); a DynamoDB item takes at most 1,000
 /// writes/s (one partition's limit).
@@ -70,6 +73,25 @@ impl Gateway {
         for (name, p) in plans {
             for policy in p.rate.iter().chain(p.quota.iter()) {
                 per_key_findings(&format!("plan `{name}`: {}", policy.name), policy, target, &mut out);
+            }
+        }
+        if target == TargetPlatform::Cloudflare {
+            for r in &self.routes {
+                let Some(a) = &r.aggregate else { continue };
+                // Each leg is a subrequest; so is each exact limiter check.
+                let limits = usize::from(r.rate_limit.is_some()) + 2;
+                let worst = a.fan_out() + limits;
+                if worst > WORKERS_FREE_SUBREQUESTS {
+                    out.push(TargetFinding {
+                        error: false,
+                        location: r.timeout_loc,
+                        message: format!(
+                            "route `{}`: up to {worst} subrequests per request ({} backends + {limits} limiter checks), more than the Workers free plan's {WORKERS_FREE_SUBREQUESTS} (paid plans: 10,000)",
+                            r.id,
+                            a.fan_out()
+                        ),
+                    });
+                }
             }
         }
         if target == TargetPlatform::Lambda {

@@ -24,7 +24,8 @@ pub(crate) struct Route {
     pub pattern: String,
     /// `None`: every method.
     pub methods: Option<Vec<Method>>,
-    pub upstream: usize,
+    /// `None` for an aggregation (its backends name their upstreams).
+    pub upstream: Option<usize>,
     pub rewrite: Option<Template>,
     pub timeout: Duration,
     /// Where the effective timeout was set (route, else its upstream).
@@ -35,6 +36,8 @@ pub(crate) struct Route {
     pub response_remove: Vec<HeaderName>,
     pub policy: super::auth::RoutePolicy,
     pub rate_limit: Option<super::limit::Policy>,
+    pub aggregate: Option<crate::aggregate::Aggregate>,
+    pub translate: Option<crate::translate::Translate>,
 }
 
 impl Route {
@@ -151,22 +154,43 @@ pub(crate) fn compile_route(
         }
         out
     });
-    let upstream = match upstreams.iter().position(|u| u.name == cfg.upstream) {
-        Some(u) => u,
-        None if parsed.broken_upstreams.contains(&cfg.upstream) => 0,
-        None => {
-            let known: Vec<&str> = upstreams.iter().map(|u| u.name.as_str()).collect();
+    let upstream = match (&cfg.upstream, &cfg.aggregate) {
+        (Some(_), Some(_)) => {
             problems.push(
                 loc("upstream"),
                 format!(
-                    "route `{id}`: unknown upstream `{}` (known: {})",
-                    cfg.upstream,
-                    if known.is_empty() { "none".into() } else { known.join(", ") }
+                    "route `{id}`: `upstream` and `aggregate` exclude each other (each backend names its upstream)"
                 ),
             );
-            0
+            None
         }
+        (None, None) => {
+            problems.push(loc("id"), format!("route `{id}`: needs an `upstream` (or an `aggregate`)"));
+            None
+        }
+        (None, Some(_)) => None,
+        (Some(name), None) => match upstreams.iter().position(|u| &u.name == name) {
+            Some(u) => Some(u),
+            None if parsed.broken_upstreams.contains(name) => None,
+            None => {
+                let known: Vec<&str> = upstreams.iter().map(|u| u.name.as_str()).collect();
+                problems.push(
+                    loc("upstream"),
+                    format!(
+                        "route `{id}`: unknown upstream `{name}` (known: {})",
+                        if known.is_empty() { "none".into() } else { known.join(", ") }
+                    ),
+                );
+                None
+            }
+        },
     };
+    if cfg.aggregate.is_some() && cfg.translate.is_some() {
+        problems.push(
+            loc("translate"),
+            format!("route `{id}`: `translate` applies to an `upstream`, not to an `aggregate`"),
+        );
+    }
     let rewrite = cfg.rewrite.as_ref().and_then(|r| {
         if !r.starts_with('/') {
             problems.push(loc("rewrite"), format!("route `{id}`: rewrite `{r}` must start with `/`"));
@@ -185,18 +209,40 @@ pub(crate) fn compile_route(
     });
     let policy = super::auth::route_policy(i, cfg, &params, auth, parsed, problems);
     let rate_limit = super::limit::route_policy(i, cfg, &policy.schemes, parsed, problems);
+    let aggregate = cfg.aggregate.as_ref().and_then(|a| {
+        let facts = crate::aggregate::RouteFacts {
+            id,
+            params: &params,
+            authenticated: !policy.schemes.is_empty(),
+            timeout: cfg.timeout.map(|t| t.0),
+            loc: parsed.route_loc(i, "aggregate"),
+        };
+        crate::aggregate::compile(a, facts, upstreams, parsed, problems)
+    });
+    let translate = cfg.translate.as_ref().and_then(|t| match crate::translate::compile(t, &params) {
+        Ok(t) => Some(t),
+        Err(messages) => {
+            for m in messages {
+                problems.push(loc("translate"), format!("route `{id}`: translate: {m}"));
+            }
+            None
+        }
+    });
     let unauthenticated = policy.schemes.is_empty() && cfg.auth.is_empty();
     let identity_templates = rewrite.iter().chain(request_templates(cfg, &params).iter()).any(Template::needs_identity);
     if unauthenticated && identity_templates {
         problems
             .push(loc("auth"), format!("route `{id}`: `{{claims.*}}` and `{{consumer.id}}` need `auth` on the route"));
     }
-    let timeout_loc =
-        if cfg.timeout.is_some() { loc("timeout") } else { parsed.loc(&["upstreams", &cfg.upstream, "timeout"]) };
+    let timeout_loc = if cfg.timeout.is_some() || cfg.upstream.is_none() {
+        loc("timeout")
+    } else {
+        parsed.loc(&["upstreams", cfg.upstream.as_deref().unwrap_or(""), "timeout"])
+    };
     let timeout = cfg
         .timeout
         .map(|d| d.0)
-        .or_else(|| upstreams.get(upstream).map(|u| u.timeout))
+        .or_else(|| upstream.and_then(|u| upstreams.get(u)).map(|u| u.timeout))
         .unwrap_or(super::upstream::DEFAULT_TIMEOUT);
     let request_headers = header_edits(
         &cfg.request.headers,
@@ -221,7 +267,13 @@ pub(crate) fn compile_route(
             continue;
         }
         let text = t.render(
-            &super::template::Inputs { params: &[], query: None, headers: &http::HeaderMap::new(), identity: None },
+            &super::template::Inputs {
+                params: &[],
+                query: None,
+                headers: &http::HeaderMap::new(),
+                identity: None,
+                legs: &[],
+            },
             super::template::Landing::Header,
         );
         match HeaderValue::from_str(text.as_deref().unwrap_or("")) {
@@ -233,6 +285,8 @@ pub(crate) fn compile_route(
     }
     Route {
         rate_limit,
+        aggregate,
+        translate,
         id: id.clone(),
         pattern: cfg.path.clone(),
         methods,

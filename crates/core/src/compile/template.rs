@@ -13,6 +13,11 @@ pub(crate) enum Part {
     Header(http::HeaderName),
     Claim(String),
     ConsumerId,
+    /// `{BACKEND.FIELD.…}`: a field of another aggregation leg's answer.
+    Leg {
+        backend: String,
+        field: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +35,10 @@ pub(crate) enum Landing {
     Query,
     /// A header value: decoded text; the caller rejects control characters.
     Header,
+    /// XML text or an attribute value: decoded text, XML-escaped.
+    Xml,
+    /// A JSON string value: decoded text (the caller JSON-encodes it).
+    Json,
 }
 
 /// Characters that must be escaped inside one path segment.
@@ -74,12 +83,20 @@ pub(crate) struct Inputs<'a> {
     pub query: Option<&'a str>,
     pub headers: &'a HeaderMap,
     pub identity: Option<&'a crate::auth::Identity>,
+    /// Answers of the aggregation legs done so far (name → JSON).
+    pub legs: &'a [(String, serde_json::Value)],
 }
 
 impl Template {
     /// Parses `text`; `params` are the route's path parameters. Errors name
     /// the bad placeholder.
     pub(crate) fn parse(text: &str, params: &[String]) -> Result<Template, String> {
+        Self::parse_with_legs(text, params, &[])
+    }
+
+    /// Like [`Template::parse`], also accepting `{BACKEND.FIELD}` for the
+    /// aggregation legs named in `legs`.
+    pub(crate) fn parse_with_legs(text: &str, params: &[String], legs: &[String]) -> Result<Template, String> {
         let mut parts = Vec::new();
         let mut rest = text;
         while let Some(open) = rest.find('{') {
@@ -110,6 +127,12 @@ impl Template {
                 return Err(format!("`{{{name}}}`: only `{{consumer.id}}` is known"));
             } else if params.iter().any(|p| p == name) {
                 Part::Param(name.to_owned())
+            } else if let Some((backend, field)) = name.split_once('.').filter(|(b, _)| legs.iter().any(|l| l == b)) {
+                let field: Vec<String> = field.split('.').map(str::to_owned).collect();
+                if field.iter().any(String::is_empty) {
+                    return Err(format!("`{{{name}}}`: an empty field name"));
+                }
+                Part::Leg { backend: backend.to_owned(), field }
             } else {
                 let known = if params.is_empty() { "the route path has none".to_owned() } else { params.join(", ") };
                 return Err(format!("`{{{name}}}` is not a parameter of the route path ({known})"));
@@ -130,6 +153,25 @@ impl Template {
         self.parts.iter().any(|p| matches!(p, Part::Claim(_) | Part::ConsumerId))
     }
 
+    /// The aggregation legs this template reads.
+    pub(crate) fn legs(&self) -> Vec<&str> {
+        self.parts
+            .iter()
+            .filter_map(|p| match p {
+                Part::Leg { backend, .. } => Some(backend.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The `(backend, field)` pairs this template reads.
+    pub(crate) fn leg_fields(&self) -> impl Iterator<Item = (&str, &[String])> {
+        self.parts.iter().filter_map(|p| match p {
+            Part::Leg { backend, field } => Some((backend.as_str(), field.as_slice())),
+            _ => None,
+        })
+    }
+
     pub(crate) fn is_literal(&self) -> bool {
         self.parts.iter().all(|p| matches!(p, Part::Literal(_)))
     }
@@ -146,7 +188,8 @@ impl Template {
                     match landing {
                         Landing::Path => out.push_str(raw),
                         Landing::Query => out.extend(utf8_percent_encode(&decode(raw), QUERY_COMPONENT)),
-                        Landing::Header => out.push_str(&decode(raw)),
+                        Landing::Header | Landing::Json => out.push_str(&decode(raw)),
+                        Landing::Xml => out.push_str(&quick_xml::escape::escape(decode(raw).as_str())),
                     }
                 }
                 Part::Query(name) => {
@@ -165,6 +208,15 @@ impl Template {
                     let value = inputs.identity.and_then(|i| i.consumer.as_deref()).unwrap_or("");
                     push_escaped(&mut out, value, landing)?;
                 }
+                Part::Leg { backend, field } => {
+                    let value = inputs
+                        .legs
+                        .iter()
+                        .find(|(name, _)| name == backend)
+                        .and_then(|(_, v)| scalar_at(v, field))
+                        .unwrap_or_default();
+                    push_escaped(&mut out, &value, landing)?;
+                }
             }
         }
         Some(out)
@@ -176,9 +228,29 @@ fn push_escaped(out: &mut String, value: &str, landing: Landing) -> Option<()> {
         Landing::Path if value == "." || value == ".." => return None,
         Landing::Path => out.extend(utf8_percent_encode(value, SEGMENT)),
         Landing::Query => out.extend(utf8_percent_encode(value, QUERY_COMPONENT)),
-        Landing::Header => out.push_str(value),
+        Landing::Header | Landing::Json => out.push_str(value),
+        Landing::Xml => out.push_str(&quick_xml::escape::escape(value)),
     }
     Some(())
+}
+
+/// The scalar at a dotted `field` path of `value`, as text (strings as they
+/// are, numbers and booleans printed); `None` for anything else or missing.
+pub(crate) fn scalar_at(value: &serde_json::Value, field: &[String]) -> Option<String> {
+    let mut at = value;
+    for key in field {
+        at = match at {
+            serde_json::Value::Object(m) => m.get(key)?,
+            serde_json::Value::Array(a) => a.get(key.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    match at {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        serde_json::Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
 }
 
 fn decode(raw: &str) -> String {
@@ -218,7 +290,7 @@ mod tests {
     use super::*;
 
     fn inputs<'a>(params: &'a [(String, String)], query: Option<&'a str>, headers: &'a HeaderMap) -> Inputs<'a> {
-        Inputs { params, query, headers, identity: None }
+        Inputs { params, query, headers, identity: None, legs: &[] }
     }
 
     #[test]

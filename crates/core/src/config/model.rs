@@ -111,7 +111,8 @@ pub struct RouteConfig {
     pub id: String,
     pub path: String,
     pub methods: Option<Vec<String>>,
-    pub upstream: String,
+    /// Required unless the route has `aggregate`.
+    pub upstream: Option<String>,
     pub rewrite: Option<String>,
     /// Overrides the upstream's timeout for this route.
     pub timeout: Option<ConfigDuration>,
@@ -132,6 +133,97 @@ pub struct RouteConfig {
     #[serde(default)]
     pub forward_credentials: bool,
     pub rate_limit: Option<RateLimitConfig>,
+    pub aggregate: Option<AggregateConfig>,
+    pub translate: Option<TranslateConfig>,
+}
+
+/// What an aggregation answers when an optional backend failed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnPartial {
+    /// 200 with what arrived, `x-gateway-partial: true` and `_errors`.
+    #[default]
+    Allow,
+    /// 502.
+    Fail,
+}
+
+/// A route's `aggregate`: several backends, one JSON answer keyed by name.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AggregateConfig {
+    /// One deadline for the whole call (default: the route's timeout).
+    pub timeout: Option<ConfigDuration>,
+    #[serde(default)]
+    pub on_partial: OnPartial,
+    pub backends: Vec<BackendConfig>,
+}
+
+/// One leg of an aggregation.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackendConfig {
+    pub name: String,
+    pub upstream: String,
+    /// Path and query on the upstream; placeholders as in `rewrite`, plus
+    /// `{BACKEND.FIELD}` of another backend (this leg then waits for it).
+    pub path: String,
+    /// Default GET.
+    pub method: Option<String>,
+    /// Keep only these top-level fields (dotted paths allowed).
+    pub select: Option<Vec<String>>,
+    /// Take this one field (dotted path) instead of the whole body.
+    pub extract: Option<String>,
+    /// Answer this value when the leg fails.
+    pub fallback: Option<serde_json::Value>,
+    #[serde(default)]
+    pub required: bool,
+    /// This leg's own timeout, within the aggregate's.
+    pub timeout: Option<ConfigDuration>,
+}
+
+/// A route's `translate`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TranslateConfig {
+    pub request: Option<TranslateRequestConfig>,
+    pub response: Option<TranslateResponse>,
+}
+
+/// How the request is rewritten for the upstream: exactly one of these.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TranslateRequestConfig {
+    pub soap: Option<SoapConfig>,
+    pub graphql: Option<GraphqlConfig>,
+}
+
+/// `translate.request.soap`: a SOAP 1.1 call.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SoapConfig {
+    /// The `SOAPAction`.
+    pub action: String,
+    /// The Body's content (XML, with placeholders; values are XML-escaped).
+    pub body: String,
+}
+
+/// `translate.request.graphql`: a GraphQL POST.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GraphqlConfig {
+    pub query: String,
+    /// Variable → value; strings may hold placeholders.
+    #[serde(default)]
+    pub variables: BTreeMap<String, serde_json::Value>,
+}
+
+/// How the upstream's answer is interpreted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TranslateResponse {
+    XmlToJson,
+    GraphqlData,
 }
 
 /// How exact a rate limit must be across instances.
@@ -318,13 +410,8 @@ pub struct Config {
 /// Keys of later capabilities: recognised, refused with a pointer to the plan.
 pub(crate) const NOT_BUILT_TOP: &[(&str, &str)] = &[("store", "external state stores")];
 pub(crate) const NOT_BUILT_CONSUMER: &[(&str, &str)] = &[];
-pub(crate) const NOT_BUILT_ROUTE: &[(&str, &str)] = &[
-    ("cache", "response caching"),
-    ("validate", "request validation"),
-    ("aggregate", "aggregation"),
-    ("translate", "protocol translation"),
-    ("deprecation", "deprecation headers"),
-];
+pub(crate) const NOT_BUILT_ROUTE: &[(&str, &str)] =
+    &[("cache", "response caching"), ("validate", "request validation"), ("deprecation", "deprecation headers")];
 pub(crate) const NOT_BUILT_UPSTREAM: &[(&str, &str)] = &[
     ("balance", "load balancing across targets"),
     ("retries", "retries"),

@@ -36,7 +36,7 @@ pub(crate) fn routes(gateway: &Gateway) -> serde_json::Value {
         .routes
         .iter()
         .map(|r| {
-            let upstream = gateway.upstreams.get(r.upstream);
+            let upstream = r.upstream.and_then(|u| gateway.upstreams.get(u));
             serde_json::json!({
                 "id": r.id,
                 "path": r.pattern,

@@ -27,7 +27,7 @@ const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
 
 /// Headers only the gateway may set towards an upstream: a client's copy is dropped.
-const GATEWAY_OWNED: [HeaderName; 6] =
+pub(crate) const GATEWAY_OWNED: [HeaderName; 6] =
     [X_CONSUMER_ID, X_FORWARDED_FOR, X_FORWARDED_PROTO, X_FORWARDED_HOST, header::FORWARDED, X_REAL_IP];
 
 /// What the pipeline knows that forwarding needs.
@@ -50,24 +50,30 @@ pub(crate) struct ForwardInput<'a> {
 }
 
 /// The credential the gateway checked, unless the route forwards it.
-fn stripped_credential<'a>(input: &ForwardInput<'a>) -> Option<&'a Source> {
+pub(crate) fn stripped_credential<'a>(input: &ForwardInput<'a>) -> Option<&'a Source> {
     if input.route.policy.forward_credentials {
         return None;
     }
     input.identity.and_then(|i| i.credential.as_ref())
 }
 
-fn edited_query(input: &ForwardInput<'_>, inputs: &Inputs<'_>) -> Result<Option<String>, GatewayError> {
+/// The upstream query: the client's (unless `keep_client` is false, for a
+/// translated request) with the route's edits.
+fn edited_query(
+    input: &ForwardInput<'_>,
+    inputs: &Inputs<'_>,
+    keep_client: bool,
+) -> Result<Option<String>, GatewayError> {
+    let client_query = if keep_client { input.query } else { None };
     let edits = &input.route.query;
     let credential_param = match stripped_credential(input) {
         Some(Source::Query(q)) | Some(Source::Bearer { also_query: Some(q) }) => Some(q.as_str()),
         _ => None,
     };
     if edits.set.is_empty() && edits.remove.is_empty() && credential_param.is_none() {
-        return Ok(input.query.map(str::to_owned));
+        return Ok(client_query.map(str::to_owned));
     }
-    let mut pairs: Vec<String> = input
-        .query
+    let mut pairs: Vec<String> = client_query
         .unwrap_or("")
         .split('&')
         .filter(|p| !p.is_empty())
@@ -88,7 +94,7 @@ fn edited_query(input: &ForwardInput<'_>, inputs: &Inputs<'_>) -> Result<Option<
     Ok((!pairs.is_empty()).then(|| pairs.join("&")))
 }
 
-fn forwarded_for(existing: &HeaderMap, peer: Option<&str>, mode: ClientIpMode) -> Option<HeaderValue> {
+pub(crate) fn forwarded_for(existing: &HeaderMap, peer: Option<&str>, mode: ClientIpMode) -> Option<HeaderValue> {
     let ip = peer.map(str::to_owned);
     let chain = match mode {
         // The client's own X-Forwarded-For is not trusted: only the peer counts.
@@ -131,14 +137,26 @@ pub(crate) fn upstream_request(
     traceparent: &str,
     continue_trace: bool,
 ) -> Result<http::Request<Bytes>, GatewayError> {
-    let inputs = Inputs { params: input.params, query: input.query, headers: input.headers, identity: input.identity };
+    let inputs = Inputs {
+        params: input.params,
+        query: input.query,
+        headers: input.headers,
+        identity: input.identity,
+        legs: &[],
+    };
+    let translated = match &input.route.translate {
+        Some(t) => t.request(&inputs)?,
+        None => None,
+    };
     let path = match &input.route.rewrite {
         Some(t) => t
             .render(&inputs, Landing::Path)
             .ok_or_else(|| GatewayError::BadRequest("A value placed in the upstream path is a dot segment.".into()))?,
+        // A translated request goes to the target URL, not to the client's path.
+        None if translated.is_some() => String::new(),
         None => input.path.to_owned(),
     };
-    let query = edited_query(&input, &inputs)?;
+    let query = edited_query(&input, &inputs, translated.is_none())?;
     let path_and_query = match &query {
         Some(q) => format!("{path}?{q}"),
         None => path,
@@ -198,6 +216,13 @@ pub(crate) fn upstream_request(
     if let Ok(v) = HeaderValue::from_str(traceparent) {
         headers.insert(TRACEPARENT, v);
     }
+    let (method, body) = match translated {
+        Some(out) => {
+            out.apply(&mut headers);
+            (http::Method::POST, out.body)
+        }
+        None => (input.method.clone(), input.body),
+    };
     for name in &input.route.request_headers.remove {
         headers.remove(name);
     }
@@ -208,8 +233,8 @@ pub(crate) fn upstream_request(
         headers.insert(name.clone(), value);
     }
 
-    let mut req = http::Request::new(input.body);
-    *req.method_mut() = input.method.clone();
+    let mut req = http::Request::new(body);
+    *req.method_mut() = method;
     *req.uri_mut() = uri;
     *req.headers_mut() = headers;
     Ok(req)

@@ -6,7 +6,7 @@
 mod admin;
 mod approx;
 mod cors;
-mod forward;
+pub(crate) mod forward;
 mod headers;
 pub mod ids;
 pub(crate) mod limit;
@@ -215,7 +215,24 @@ impl Gateway {
             &mut ctx.limit_headers,
         )
         .await?;
-        let upstream = self.upstreams.get(route.upstream).ok_or(GatewayError::Internal)?;
+        if let Some(aggregate) = &route.aggregate {
+            let call = crate::aggregate::Call {
+                gateway: self,
+                route,
+                headers: &parts.headers,
+                query: parts.uri.query(),
+                params: &params,
+                identity: identity.as_ref(),
+                client,
+                request_id: &ctx.request_id,
+            };
+            let started = platform.clock().now();
+            let result = aggregate.run(platform, call).await;
+            ctx.upstream_micros =
+                Some(platform.clock().now().since(started).as_micros().try_into().unwrap_or(u64::MAX));
+            return result;
+        }
+        let upstream = route.upstream.and_then(|u| self.upstreams.get(u)).ok_or(GatewayError::Internal)?;
         let incoming_trace = parts.headers.get("traceparent").and_then(|v| v.to_str().ok());
         let (traceparent, continued) = ids::next_traceparent(incoming_trace);
         let upstream_req = forward::upstream_request(
@@ -247,7 +264,14 @@ impl Gateway {
         };
         ctx.upstream_micros = Some(platform.clock().now().since(sent_at).as_micros().try_into().unwrap_or(u64::MAX));
         match outcome {
-            Ok(resp) => Ok(forward::client_response(route, &parts.method, resp)),
+            Ok(resp) => {
+                // A translated route interprets the answer (faults, errors, XML → JSON).
+                let resp = match &route.translate {
+                    Some(t) => t.response(resp)?,
+                    None => resp,
+                };
+                Ok(forward::client_response(route, &parts.method, resp))
+            }
             Err(e) => {
                 tracing::warn!(request_id = %ctx.request_id, route = %route.id, upstream = %upstream.name, error = %e, "upstream call failed");
                 Err(match e {
