@@ -25,6 +25,15 @@ const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) fn run_file(path: &Path, listen: SocketAddr) -> ExitCode {
     crate::run_async(async move {
         let gateway = crate::check::load(path)?;
+        let cannot = gateway.unsupported_on(Runtime::Local);
+        if !cannot.is_empty() {
+            let name = path.display();
+            let lines: Vec<String> = cannot
+                .iter()
+                .map(|f| format!("{name}:{}:{}: {}", f.location.line, f.location.col, f.message))
+                .collect();
+            return Err(lines.join("\n"));
+        }
         let listener = TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
         serve(listener, gateway).await
     })

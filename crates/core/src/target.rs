@@ -4,6 +4,7 @@
 use crate::Gateway;
 use crate::compile::limit::{KeySource, Policy};
 use crate::config::{Consistency, Location};
+use crate::platform::{Runtime, UpstreamTarget};
 use std::time::Duration;
 
 /// A deployment platform `tollgate check --target` knows.
@@ -61,8 +62,54 @@ fn per_key_findings(what: &str, policy: &Policy, target: TargetPlatform, out: &m
 }
 
 impl Gateway {
+    /// What this config asks of `runtime` that it cannot do at all (errors
+    /// only); the adapters refuse to start with these, printed as
+    /// `file:line:col: message` like `check --target` prints them.
+    pub fn unsupported_on(&self, runtime: Runtime) -> Vec<TargetFinding> {
+        let target = match runtime {
+            Runtime::Cloudflare => Some(TargetPlatform::Cloudflare),
+            Runtime::Lambda => Some(TargetPlatform::Lambda),
+            Runtime::Local => None,
+        };
+        let mut out: Vec<TargetFinding> = match target {
+            Some(t) => self.check_target(t).into_iter().filter(|f| f.error).collect(),
+            None => Vec::new(),
+        };
+        if runtime == Runtime::Local {
+            for u in &self.upstreams {
+                if let Some(special) = &u.special {
+                    let what = match special {
+                        UpstreamTarget::Binding(b) => format!("`binding: {b}` (a Workers service binding)"),
+                        UpstreamTarget::Lambda(l) => format!("`lambda: {l}` (a direct Lambda invoke)"),
+                    };
+                    out.push(TargetFinding {
+                        error: true,
+                        location: u.special_loc,
+                        message: format!("upstream `{}`: {what} cannot be reached from the local server", u.name),
+                    });
+                }
+            }
+        }
+        out
+    }
+
     pub fn check_target(&self, target: TargetPlatform) -> Vec<TargetFinding> {
         let mut out = Vec::new();
+        for u in &self.upstreams {
+            let cannot = match (&u.special, target) {
+                (Some(UpstreamTarget::Binding(b)), TargetPlatform::Lambda) => {
+                    Some(format!("upstream `{}`: `binding: {b}` is a Workers service binding; Lambda has none", u.name))
+                }
+                (Some(UpstreamTarget::Lambda(l)), TargetPlatform::Cloudflare) => Some(format!(
+                    "upstream `{}`: `lambda: {l}` is a direct Lambda invoke; Workers cannot make one (put the function behind a URL)",
+                    u.name
+                )),
+                _ => None,
+            };
+            if let Some(message) = cannot {
+                out.push(TargetFinding { error: true, location: u.special_loc, message });
+            }
+        }
         for r in &self.routes {
             if let Some(p) = &r.rate_limit {
                 per_key_findings(&format!("route `{}`: rate_limit", r.id), p, target, &mut out);

@@ -133,6 +133,7 @@ fn leg_request(
     *req.method_mut() = leg.method.clone();
     *req.uri_mut() = uri;
     *req.headers_mut() = headers;
+    upstream.mark(&mut req);
     Ok(req)
 }
 

@@ -20,6 +20,11 @@ pub(crate) struct Upstream {
     pub name: String,
     pub targets: Vec<Target>,
     pub timeout: Duration,
+    /// `Some` for a service binding or a Lambda function (then `targets`
+    /// holds one placeholder target).
+    pub special: Option<crate::platform::UpstreamTarget>,
+    /// Where `binding` / `lambda` was written.
+    pub special_loc: Location,
 }
 
 impl Upstream {
@@ -33,6 +38,30 @@ impl Upstream {
             .path_and_query(format!("{}{}", target.base_path, path_and_query))
             .build()
     }
+
+    /// A request for this upstream: `uri` as built by [`Upstream::uri`], and
+    /// the binding / Lambda target in the extensions when there is one.
+    pub(crate) fn mark(&self, req: &mut http::Request<bytes::Bytes>) {
+        if let Some(t) = &self.special {
+            req.extensions_mut().insert(t.clone());
+        }
+    }
+}
+
+fn placeholder_target(host: &'static str) -> Target {
+    Target {
+        scheme: http::uri::Scheme::HTTP,
+        authority: http::uri::Authority::from_static(host),
+        base_path: String::new(),
+        weight: 1,
+    }
+}
+
+/// `binding` or `lambda`: a name a platform can resolve.
+fn valid_special_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 170
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b':' | b'.' | b'/'))
 }
 
 pub(crate) fn parse_target(url: &str) -> Result<(http::uri::Scheme, http::uri::Authority, String), String> {
@@ -54,8 +83,37 @@ pub(crate) fn parse_target(url: &str) -> Result<(http::uri::Scheme, http::uri::A
 
 pub(crate) fn compile(name: &str, cfg: &UpstreamConfig, parsed: &Parsed, problems: &mut Problems) -> Upstream {
     let loc = |field: &str| -> Location { parsed.loc(&["upstreams", name, field]) };
+    let timeout = cfg.timeout.map_or(DEFAULT_TIMEOUT, |d| d.0);
+    let kinds =
+        usize::from(!cfg.targets.is_empty()) + usize::from(cfg.binding.is_some()) + usize::from(cfg.lambda.is_some());
+    if kinds > 1 {
+        problems.push(
+            loc("targets"),
+            format!("upstream `{name}`: give one of `targets`, `binding` or `lambda`, not several"),
+        );
+    }
+    let special = match (&cfg.binding, &cfg.lambda) {
+        (Some(b), _) => Some((crate::platform::UpstreamTarget::Binding(b.clone()), "binding", b, "binding.internal")),
+        (None, Some(l)) => Some((crate::platform::UpstreamTarget::Lambda(l.clone()), "lambda", l, "lambda.internal")),
+        (None, None) => None,
+    };
+    if timeout.is_zero() && special.is_some() {
+        problems.push(loc("timeout"), format!("upstream `{name}`: timeout must be more than 0"));
+    }
+    if let Some((target, key, value, host)) = special {
+        if !valid_special_name(value) {
+            problems.push(loc(key), format!("upstream `{name}`: `{value}` is not a valid {key} name"));
+        }
+        return Upstream {
+            name: name.to_owned(),
+            targets: vec![placeholder_target(host)],
+            timeout,
+            special: Some(target),
+            special_loc: loc(key),
+        };
+    }
     if cfg.targets.is_empty() {
-        problems.push(loc("targets"), format!("upstream `{name}` has no targets"));
+        problems.push(loc("targets"), format!("upstream `{name}` has no targets (or `binding` / `lambda`)"));
     }
     let mut targets = Vec::new();
     for (i, t) in cfg.targets.iter().enumerate() {
@@ -77,9 +135,8 @@ pub(crate) fn compile(name: &str, cfg: &UpstreamConfig, parsed: &Parsed, problem
             Err(e) => problems.push(at, format!("upstream `{name}`: {e}")),
         }
     }
-    let timeout = cfg.timeout.map_or(DEFAULT_TIMEOUT, |d| d.0);
     if timeout.is_zero() {
         problems.push(loc("timeout"), format!("upstream `{name}`: timeout must be more than 0"));
     }
-    Upstream { name: name.to_owned(), targets, timeout }
+    Upstream { name: name.to_owned(), targets, timeout, special: None, special_loc: loc("targets") }
 }

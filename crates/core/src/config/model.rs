@@ -67,7 +67,13 @@ pub struct TargetConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpstreamConfig {
+    /// HTTP targets; or instead one of `binding` / `lambda`.
+    #[serde(default)]
     pub targets: Vec<TargetConfig>,
+    /// A Workers service binding (Workers only).
+    pub binding: Option<String>,
+    /// A Lambda function called with the Invoke API (Lambda only).
+    pub lambda: Option<String>,
     pub timeout: Option<ConfigDuration>,
 }
 
@@ -417,6 +423,4 @@ pub(crate) const NOT_BUILT_UPSTREAM: &[(&str, &str)] = &[
     ("retries", "retries"),
     ("circuit_breaker", "circuit breakers"),
     ("health_check", "health checks"),
-    ("binding", "Workers service bindings"),
-    ("lambda", "direct Lambda invoke"),
 ];

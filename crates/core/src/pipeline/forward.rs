@@ -237,6 +237,7 @@ pub(crate) fn upstream_request(
     *req.method_mut() = method;
     *req.uri_mut() = uri;
     *req.headers_mut() = headers;
+    input.upstream.mark(&mut req);
     Ok(req)
 }
 

@@ -32,7 +32,20 @@ impl std::fmt::Display for UpstreamError {
 
 impl std::error::Error for UpstreamError {}
 
-/// An HTTP client towards backends. The request URI is absolute.
+/// Where a request goes when it is not plain HTTP: the core puts this in the
+/// request's extensions for upstreams declared with `binding` or `lambda`
+/// (the URI's authority is then a placeholder). An adapter that cannot reach
+/// the kind answers `UpstreamError::Connect`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpstreamTarget {
+    /// A Workers service binding, by binding name.
+    Binding(String),
+    /// A Lambda function (name or ARN), called with the Invoke API.
+    Lambda(String),
+}
+
+/// An HTTP client towards backends. The request URI is absolute; see
+/// [`UpstreamTarget`] for requests that go elsewhere.
 pub trait UpstreamClient {
     fn send(
         &self,
