@@ -11,6 +11,7 @@ One process, six ports on one host (default 127.0.0.1):
                  - body: the request body decoded as UTF-8 (invalid bytes
                    replaced), plus "body_length" (bytes)
                  ?status=NNN             answer with that status (same JSON body)
+                 ?raw=TEXT               answer TEXT as text/html instead of the JSON
                  ?set_header=name:value  add a response header (repeatable), e.g.
                                          set_header=Connection:x-secret&set_header=X-Secret:1
                  every answer also carries `X-Echo-Backend: echo`
@@ -188,6 +189,10 @@ class EchoServer(_Server):
             elif key == "set_header" and ":" in value:
                 name, _, v = value.partition(":")
                 extra.append((name.strip(), v.strip()))
+            elif key == "raw":
+                # answer this text instead of the JSON description (a non-JSON backend)
+                h.send(status, value.encode(), "text/html; charset=utf-8", extra)
+                return
         payload = json.dumps(echo_description(h, body)).encode()
         h.send(status, payload, "application/json", extra)
 

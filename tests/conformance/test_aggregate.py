@@ -59,9 +59,10 @@ def test_optional_failures_take_their_fallback_or_are_left_out_and_are_reported(
     body = r.json()
     assert body["ok"] == {"method": "GET"}
     assert body["down"] == {"items": []}, "the fallback stands in"
-    assert "gone" not in body and "late" not in body, "failed legs without fallback are left out"
+    assert not {"gone", "late", "html"} & set(body), "failed legs without fallback are left out"
     errors = body["_errors"]
-    assert set(errors) == {"down", "gone", "late"}, errors
+    assert set(errors) == {"down", "gone", "late", "html"}, errors
+    assert errors["html"]["status"] == 502, "a 200 that is not JSON fails the leg cleanly"
     assert errors["down"]["status"] == 503, "the backend's 503 is reported, the leg used its fallback"
     assert errors["gone"]["status"] == 502
     assert errors["late"]["status"] == 504, "a timed-out leg reports 504"

@@ -53,6 +53,10 @@ fn each_bad_config_is_reported_where_it_is() {
             "version: 1\nupstreams:\n  u: { targets: [ { url: \"http://a\" } ] }\nroutes:\n  - { id: a, path: /a, upstream: u, rate_limit: { requests: 5, per: 1s, consistency: eventual } }\n",
             "unknown variant `eventual`",
         ),
+        (
+            "version: 1\nupstreams:\n  u: { targets: [ { url: \"http://a\" } ] }\nroutes:\n  - { id: a, path: /a, upstream: u, translate: { request: { soap: { action: A, body: \"<A>{claims.sub}</A>\" } }, response: xml_to_json } }\n",
+            "route `a`: `{claims.*}` and `{consumer.id}` need `auth` on the route",
+        ),
         ("version: 1\nx: [\n", "not valid YAML"),
         ("version: 1\nversion: 1\n", "gw.yaml:2:1: duplicate key `version`"),
         ("version: 1\nadmin: { token: \"${MISSING}\" }\n", "gw.yaml:2:17: environment variable `MISSING` is not set"),

@@ -230,6 +230,7 @@ pub(crate) fn compile_route(
     });
     let unauthenticated = policy.schemes.is_empty() && cfg.auth.is_empty();
     let identity_templates = rewrite.iter().chain(request_templates(cfg, &params).iter()).any(Template::needs_identity);
+    let identity_templates = identity_templates || translate.as_ref().is_some_and(|t| t.needs_identity());
     if unauthenticated && identity_templates {
         problems
             .push(loc("auth"), format!("route `{id}`: `{{claims.*}}` and `{{consumer.id}}` need `auth` on the route"));

@@ -42,6 +42,23 @@ pub(crate) struct GraphqlRequest {
     variables: Vec<(String, VarValue)>,
 }
 
+impl VarValue {
+    fn needs_identity(&self) -> bool {
+        match self {
+            VarValue::Literal(_) => false,
+            VarValue::Text { template, .. } => template.needs_identity(),
+            VarValue::Array(items) => items.iter().any(VarValue::needs_identity),
+            VarValue::Object(fields) => fields.iter().any(|(_, v)| v.needs_identity()),
+        }
+    }
+}
+
+impl GraphqlRequest {
+    pub(crate) fn needs_identity(&self) -> bool {
+        self.variables.iter().any(|(_, v)| v.needs_identity())
+    }
+}
+
 /// The declared type of each variable of the query's first operation:
 /// `query Q($id: ID!, $n: Int = 3)` → [("id", "ID!"), ("n", "Int")].
 fn declared_types(query: &str) -> Vec<(String, String)> {

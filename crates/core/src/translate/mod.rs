@@ -121,6 +121,16 @@ pub(crate) fn compile(cfg: &TranslateConfig, params: &[String]) -> Result<Transl
 }
 
 impl Translate {
+    /// Whether its templates read `{claims.*}` or `{consumer.id}` (the route
+    /// then needs `auth`).
+    pub(crate) fn needs_identity(&self) -> bool {
+        match &self.request {
+            None => false,
+            Some(RequestKind::Soap(s)) => s.needs_identity(),
+            Some(RequestKind::Graphql(g)) => g.needs_identity(),
+        }
+    }
+
     /// The translated request's body and headers; `None` when the route only
     /// translates the answer (the request is forwarded as usual).
     pub(crate) fn request(&self, inputs: &Inputs<'_>) -> Result<Option<Outgoing>, GatewayError> {

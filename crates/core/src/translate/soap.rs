@@ -21,6 +21,12 @@ pub(crate) struct SoapRequest {
     body: Template,
 }
 
+impl SoapRequest {
+    pub(crate) fn needs_identity(&self) -> bool {
+        self.body.needs_identity()
+    }
+}
+
 /// A stand-in for every placeholder when the body template is checked: text
 /// that is fine in XML text and attribute values, and breaks a tag or
 /// attribute name (so a placeholder there is reported).
