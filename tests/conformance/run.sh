@@ -78,7 +78,7 @@ fi
 
 echo "run.sh: runtime=$RUNTIME url=$BASE_URL"
 set +e
-(cd "$HERE" && "$PYTHON" -m pytest -q -rfEs "$@")
+(cd "$HERE" && "$PYTHON" -m pytest -q -rfEsP "$@")
 status=$?
 set -e
 exit $status
