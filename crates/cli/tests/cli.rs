@@ -92,6 +92,23 @@ fn check_target_warns_about_per_key_store_ceilings() {
     }
 }
 
+#[test]
+fn check_target_cloudflare_warns_about_fan_out_past_the_subrequest_cap() {
+    let legs: String = (0..60).map(|i| format!("        - {{ name: l{i}, upstream: u, path: /x{i} }}\n")).collect();
+    let path = write_config(
+        "wide.yaml",
+        &format!(
+            "version: 1\nupstreams:\n  u: {{ targets: [ {{ url: \"http://127.0.0.1:1\" }} ] }}\nroutes:\n  - id: wide\n    path: /wide\n    aggregate:\n      backends:\n{legs}"
+        ),
+    );
+    let out = tollgate().arg("check").arg(&path).args(["--target", "cloudflare"]).output().expect("runs");
+    assert!(out.status.success(), "a warning only");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("warning: route `wide`: up to 62 subrequests per request (60 backends"), "{stderr}");
+    let lambda = tollgate().arg("check").arg(&path).args(["--target", "lambda"]).output().expect("runs");
+    assert!(!String::from_utf8_lossy(&lambda.stderr).contains("subrequests"));
+}
+
 struct Server {
     child: Child,
     addr: String,
