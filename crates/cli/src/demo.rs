@@ -36,6 +36,7 @@ pub(crate) fn run(listen: SocketAddr) -> ExitCode {
         println!("Example backends: users on http://{USERS_ADDR}, echo on http://{ECHO_ADDR}");
         println!("Try these (in another terminal):");
         println!("  curl -i {base}/v1/users/42");
+        println!("  curl -i {base}/v1/dashboard/42                        # two backends, one JSON answer");
         println!("  curl -i -X POST {base}/echo/hello -H 'content-type: application/json' -d '{{\"hi\":1}}'");
         println!("  curl -i {base}/_gateway/health");
         let token = crate::token::demo_token(DEMO_SECRET, "alice")?;
