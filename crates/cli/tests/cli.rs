@@ -27,8 +27,11 @@ fn check_accepts_the_example_and_prints_a_summary() {
         .expect("runs");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("ok — 3 routes, 2 upstreams, 1 consumers"), "{stdout}");
+    assert!(stdout.contains("ok — 4 routes, 2 upstreams, 1 consumers"), "{stdout}");
     assert!(stdout.contains("users.get"), "{stdout}");
+    assert!(stdout.contains("/v1/dashboard/{id} -> aggregate(user, echo)"), "{stdout}");
+    assert!(stdout.contains("rate_limit rate 20/60s by ip, exact, on_store_error closed"), "{stdout}");
+    assert!(stdout.contains("demo  rate 10/1s, quota 1000/day (demo-app)"), "{stdout}");
 }
 
 #[test]
