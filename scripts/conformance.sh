@@ -12,6 +12,14 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
 RUNTIMES=${RUNTIMES:-"local cloudflare lambda"}
 CONFIG=$ROOT/tests/conformance/gateway.yaml
+# The config a runtime runs: gateway.yaml with that runtime's `#@<runtime> `
+# lines switched on (upstream kinds only one platform has, like a Workers
+# service binding or a direct Lambda invoke, which the others refuse to start with).
+runtime_config() { # runtime -> path
+  local out="$LOGS/gateway-$1.yaml"
+  sed -E "s/^([[:space:]]*)#@$1 /\1/" "$CONFIG" > "$out"
+  echo "$out"
+}
 PYTHON=$ROOT/.tools/venv/bin/python
 export PATH="$ROOT/.tools/cargo/bin:$ROOT/.tools/venv/bin:$PATH"
 # The ${...} values of tests/conformance/gateway.yaml (the same as the [vars]
@@ -72,16 +80,19 @@ for rt in $RUNTIMES; do
   case "$rt" in
     local)
       cargo build -q -p tollgate-cli
-      start_group local "$ROOT/target/debug/tollgate" serve -c "$CONFIG" --listen 127.0.0.1:18200; g=$STARTED
+      start_group local "$ROOT/target/debug/tollgate" serve -c "$(runtime_config local)" --listen 127.0.0.1:18200; g=$STARTED
       wait_http http://127.0.0.1:18200/_gateway/health 60 local
       suite local http://127.0.0.1:18200
       stop_group "$g" ;;
     cloudflare)
-      [ "${SKIP_WORKER_BUILD:-0}" = 1 ] || bash scripts/build-worker.sh "$CONFIG"
+      [ "${SKIP_WORKER_BUILD:-0}" = 1 ] || bash scripts/build-worker.sh "$(runtime_config cloudflare)"
       # A fresh state per run: Durable Object counters (daily quotas, limits
       # of an hour) and KV entries of a previous run would change the answers.
       rm -rf "$LOGS/wrangler-state"
-      start_group cloudflare npx --no-install wrangler dev -c tests/conformance/wrangler.toml --ip 127.0.0.1 \
+      # Two Workers in one `wrangler dev`: the gateway (the first -c, the primary, on the port) and
+      # backend-worker, which the gateway's service binding BACKEND reaches (test_upstream_kinds.py).
+      start_group cloudflare npx --no-install wrangler dev -c tests/conformance/wrangler.toml \
+            -c tests/conformance/backend-worker/wrangler.toml --ip 127.0.0.1 \
             --port 18300 --show-interactive-dev-session=false --persist-to "$LOGS/wrangler-state"; g=$STARTED
       wait_http http://127.0.0.1:18300/_gateway/health 120 cloudflare
       export WRANGLER_STATE="$LOGS/wrangler-state"
@@ -105,14 +116,22 @@ ddb.update_time_to_live(TableName=sys.argv[2], TimeToLiveSpecification={"Enabled
       log "the DynamoDB key-value and limiter stores against the emulator"
       TOLLGATE_TEST_DYNAMODB=$DYNAMODB_ENDPOINT cargo test -q -p tollgate-lambda --test dynamo_kv -- --ignored || failed=1
       TOLLGATE_TEST_DYNAMODB=$DYNAMODB_ENDPOINT cargo test -q -p tollgate-lambda --test dynamo_limiter -- --ignored || failed=1
-      start_group lambda bash -c "cd crates/lambda && exec cargo lambda watch -A 127.0.0.1 -P 18400 --bin tollgate-lambda --disable-cors --ignore-changes \
-            --env-var TOLLGATE_CONFIG_FILE=$CONFIG --env-var ECHO_URL=$ECHO_URL --env-var SLOW_URL=$SLOW_URL \
+      # Both functions of crates/lambda: `-p`, not `--bin tollgate-lambda` (with --bin, cargo-lambda starts
+      # any other function as `cargo run --bin tollgate-lambda --bin <other>`, which cargo refuses); the
+      # package's [package.metadata.lambda.watch.router] sends every plain URL to the gateway, and the
+      # gateway invokes tollgate-conformance-backend (a `lambda:` upstream) through the Invoke API here.
+      start_group lambda bash -c "cd crates/lambda && exec cargo lambda watch -A 127.0.0.1 -P 18400 -p tollgate-lambda --disable-cors --ignore-changes \
+            --env-var TOLLGATE_CONFIG_FILE=$(runtime_config lambda) --env-var ECHO_URL=$ECHO_URL --env-var SLOW_URL=$SLOW_URL \
             --env-var FAIL_URL=$FAIL_URL --env-var DEAD_URL=$DEAD_URL --env-var JWKS_URL=$JWKS_URL --env-var PROTO_URL=$PROTO_URL \
             --env-var JWT_SECRET=$JWT_SECRET --env-var ADMIN_TOKEN=$ADMIN_TOKEN --env-var RUST_LOG=info \
             --env-var TOLLGATE_TABLE=tollgate --env-var AWS_ENDPOINT_URL_DYNAMODB=$DYNAMODB_ENDPOINT \
+            --env-var AWS_ENDPOINT_URL_LAMBDA=http://127.0.0.1:18400 \
             --env-var AWS_ACCESS_KEY_ID=test --env-var AWS_SECRET_ACCESS_KEY=test --env-var AWS_REGION=us-east-1"; g=$STARTED
       # the function is compiled on the first invoke: allow for it
       wait_http http://127.0.0.1:18400/_gateway/health 900 lambda
+      # ... and so is the invoked one (the gateway's 10 s upstream timeout would not wait for its build)
+      curl -s -o /dev/null --max-time 900 -X POST -d '{}' \
+        http://127.0.0.1:18400/2015-03-31/functions/tollgate-conformance-backend/invocations || true
       suite lambda http://127.0.0.1:18400
       # Store down: stop the emulator under the running function; limits with
       # on_store_error closed must answer 503, open ones admit.

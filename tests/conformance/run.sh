@@ -5,7 +5,7 @@
 #   tests/conformance/run.sh RUNTIME BASE_URL [pytest args...]
 #   tests/conformance/run.sh local http://127.0.0.1:18200
 #   tests/conformance/run.sh cloudflare http://127.0.0.1:18300
-#   tests/conformance/run.sh lambda http://127.0.0.1:18400   # cargo lambda watch --bin tollgate-lambda --disable-cors
+#   tests/conformance/run.sh lambda http://127.0.0.1:18400   # cargo lambda watch -p tollgate-lambda --disable-cors
 #
 # Starts the example backends (backends.py) if the echo port does not answer
 # yet, and stops them again at the end (only the process it started).

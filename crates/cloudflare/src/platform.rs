@@ -1,4 +1,4 @@
-//! The Workers `Platform`: per-request ports (fetch upstream, JS clock,
+//! The Workers `Platform`: per-request ports (fetch / service-binding upstream, JS clock,
 //! `wait_until`, the `TOLLGATE_KV` namespace, the `TOLLGATE_LIMITER` Durable
 //! Objects) around the per-isolate stores, which are the fallbacks when a
 //! binding is missing. The cache is the core's in-memory one for now (per
@@ -36,7 +36,7 @@ impl<'a> WorkersPlatform<'a> {
     pub fn new(stores: &'a Stores, env: &worker::Env, ctx: Context) -> Self {
         WorkersPlatform {
             stores,
-            upstream: FetchUpstream,
+            upstream: FetchUpstream::new(env),
             clock: WorkersClock,
             kv: WorkersKv::new(env, &stores.kv),
             limiter: WorkersLimiter::new(env, &stores.limiter),

@@ -7,10 +7,13 @@
 //! 4. `examples/gateway.yaml` relative to the working directory (handy under
 //!    `cargo lambda watch`).
 //!
-//! `${NAME}` placeholders resolve from the process environment.
+//! `${NAME}` placeholders resolve from the process environment. A config that
+//! asks for something Lambda cannot do (a Workers service binding) is refused
+//! like one that does not load.
 
 use std::path::{Path, PathBuf};
 use tollgate_core::Gateway;
+use tollgate_core::platform::Runtime;
 
 /// Where the config was found (for the startup log).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,7 +32,7 @@ impl std::fmt::Display for Source {
 }
 
 /// Loads the gateway; on failure, every problem as one line
-/// (`file:line:col: message` for config errors).
+/// (`file:line:col: message` for config errors and for what Lambda cannot do).
 pub fn load_from_environment() -> Result<(Gateway, Source), Vec<String>> {
     let env = |name: &str| std::env::var(name).ok();
     let exe_dir = std::env::current_exe().ok().and_then(|p| p.parent().map(Path::to_path_buf));
@@ -39,9 +42,19 @@ pub fn load_from_environment() -> Result<(Gateway, Source), Vec<String>> {
         Source::File(p) => p.display().to_string(),
     };
     match tollgate_core::load(&label, &text, &env) {
-        Ok(gateway) => Ok((gateway, source)),
+        Ok(gateway) => refuse_unsupported(&label, gateway).map(|gateway| (gateway, source)),
         Err(errors) => Err(errors.0.iter().map(ToString::to_string).collect()),
     }
+}
+
+/// The gateway, or what it asks of Lambda that Lambda cannot do, one line
+/// each (`file:line:col: message`, as load errors are).
+fn refuse_unsupported(label: &str, gateway: Gateway) -> Result<Gateway, Vec<String>> {
+    let cannot = gateway.unsupported_on(Runtime::Lambda);
+    if cannot.is_empty() {
+        return Ok(gateway);
+    }
+    Err(cannot.iter().map(|f| format!("{label}:{}:{}: {}", f.location.line, f.location.col, f.message)).collect())
 }
 
 /// Picks the config source and reads its text.
@@ -108,6 +121,23 @@ mod tests {
         let (source, _) = locate(&env_of(&[]), Some(&dir)).expect("bundled config");
         assert_eq!(source, Source::File(dir.join("gateway.yaml")));
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn what_lambda_cannot_do_is_refused_with_its_location() {
+        let yaml = "version: 1\nupstreams:\n  orders: { binding: ORDERS }\n  pricing: { lambda: pricing-fn }\n\
+                    routes:\n  - { id: o, path: /o, upstream: orders }\n  - { id: p, path: /p, upstream: pricing }\n";
+        let gateway = tollgate_core::load("gw.yaml", yaml, &|_| None).expect("loads");
+        let Err(lines) = refuse_unsupported("gw.yaml", gateway) else {
+            panic!("a service binding cannot run on Lambda");
+        };
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(lines[0].starts_with("gw.yaml:3:"), "{lines:?}");
+        assert!(lines[0].contains("ORDERS"), "{lines:?}");
+        let direct_only = "version: 1\nupstreams:\n  pricing: { lambda: pricing-fn }\n\
+                           routes:\n  - { id: p, path: /p, upstream: pricing }\n";
+        let gateway = tollgate_core::load("gw.yaml", direct_only, &|_| None).expect("loads");
+        assert!(refuse_unsupported("gw.yaml", gateway).is_ok());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The ports on Lambda: HTTP, time, deferred work and (for now) cache and
 //! analytics as on the local server (`tollgate-native`); the key-value and
-//! limiter stores on DynamoDB when the function has a table.
+//! limiter stores on DynamoDB when the function has a table; the upstream
+//! client also invokes functions (`lambda:` upstreams, [`crate::upstream`]).
 //!
 //! `TOLLGATE_TABLE` names the table (template.yaml sets it). Without it both
 //! stores are the container's memory, as on the local server: fine for
@@ -11,6 +12,8 @@
 
 use crate::dynamo_kv::{self, DynamoKv};
 use crate::dynamo_limiter::DynamoLimiter;
+use crate::upstream::LambdaUpstream;
+use aws_config::SdkConfig;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::BehaviorVersion;
 use bytes::Bytes;
@@ -18,7 +21,7 @@ use std::future::Future;
 use tollgate_core::limit::{Decision, Limit};
 use tollgate_core::platform::memory::{MemoryKv, MemoryLimiter};
 use tollgate_core::platform::{KeyValueStore, LimiterStore, MaybeSend, Runtime, StoreError, Timestamp};
-use tollgate_native::NativePlatform;
+use tollgate_native::{HyperUpstream, NativePlatform};
 
 /// The environment variable naming the DynamoDB table.
 pub const TABLE_VARIABLE: &str = "TOLLGATE_TABLE";
@@ -118,30 +121,40 @@ impl LimiterStore for LambdaLimiter {
 
 /// Every port of a Lambda container, built once at cold start: the
 /// tokio-side ports of `tollgate-native` with the container's key-value and
-/// limiter stores.
-pub type LambdaPlatform = NativePlatform<LambdaKv, LambdaLimiter>;
+/// limiter stores and its upstream client.
+pub type LambdaPlatform = NativePlatform<LambdaKv, LambdaLimiter, LambdaUpstream>;
+
+/// The AWS config every SDK client of the container starts from: region,
+/// credentials and endpoints (`AWS_ENDPOINT_URL_DYNAMODB`,
+/// `AWS_ENDPOINT_URL_LAMBDA`, `AWS_ENDPOINT_URL`) from the environment.
+pub async fn aws_sdk_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest()).load().await
+}
 
 /// The ports as the environment configures them: both stores on the table
 /// `TOLLGATE_TABLE` names (one client from the environment, with
-/// [`dynamo_kv::timeouts`]), else memory.
+/// [`dynamo_kv::timeouts`]), else memory. The AWS config is loaded here only
+/// for the table; else on the first function invoke, if any.
 pub async fn from_env() -> LambdaPlatform {
-    let (kv, limiter) = match table_from_env() {
+    let (kv, limiter, sdk) = match table_from_env() {
         Some(table) => {
             tracing::info!(table = %table, "key-value and limiter stores: DynamoDB");
-            let config =
-                aws_config::defaults(BehaviorVersion::latest()).timeout_config(dynamo_kv::timeouts()).load().await;
-            let client = Client::new(&config);
+            let sdk = aws_sdk_config().await;
+            let config = aws_sdk_dynamodb::config::Builder::from(&sdk).timeout_config(dynamo_kv::timeouts()).build();
+            let client = Client::from_conf(config);
             (
                 LambdaKv::Dynamo(DynamoKv::new(client.clone(), table.clone())),
                 LambdaLimiter::Dynamo(DynamoLimiter::new(client, table)),
+                Some(sdk),
             )
         }
         None => {
             tracing::info!("key-value and limiter stores: container memory ({TABLE_VARIABLE} is not set)");
-            (LambdaKv::Memory(MemoryKv::default()), LambdaLimiter::Memory(MemoryLimiter::default()))
+            (LambdaKv::Memory(MemoryKv::default()), LambdaLimiter::Memory(MemoryLimiter::default()), None)
         }
     };
-    NativePlatform::with_stores(Runtime::Lambda, kv, limiter)
+    let upstream = LambdaUpstream::new(HyperUpstream::new(), sdk);
+    NativePlatform::with_upstream(Runtime::Lambda, kv, limiter, upstream)
 }
 
 #[cfg(test)]
@@ -159,10 +172,11 @@ mod tests {
 
     #[tokio::test]
     async fn memory_store_behaves_as_the_port() {
-        let platform = LambdaPlatform::with_stores(
+        let platform = LambdaPlatform::with_upstream(
             Runtime::Lambda,
             LambdaKv::Memory(MemoryKv::default()),
             LambdaLimiter::Memory(MemoryLimiter::default()),
+            LambdaUpstream::new(HyperUpstream::new(), None),
         );
         assert_eq!(platform.runtime(), Runtime::Lambda);
         let kv = platform.kv();
@@ -179,10 +193,11 @@ mod tests {
 
     #[tokio::test]
     async fn memory_limiter_behaves_as_the_port() {
-        let platform = LambdaPlatform::with_stores(
+        let platform = LambdaPlatform::with_upstream(
             Runtime::Lambda,
             LambdaKv::Memory(MemoryKv::default()),
             LambdaLimiter::Memory(MemoryLimiter::default()),
+            LambdaUpstream::new(HyperUpstream::new(), None),
         );
         let limiter = platform.limiter();
         let now = Timestamp(1_000_000);

@@ -8,11 +8,11 @@ mod clock;
 mod upstream;
 
 pub use clock::TokioClock;
-pub use upstream::HyperUpstream;
+pub use upstream::{HyperUpstream, MAX_UPSTREAM_BODY};
 
 use std::future::Future;
 use tollgate_core::platform::memory::{MemoryAnalytics, MemoryCache, MemoryKv, MemoryLimiter};
-use tollgate_core::platform::{Deferrer, KeyValueStore, LimiterStore, MaybeSend, Platform, Runtime};
+use tollgate_core::platform::{Deferrer, KeyValueStore, LimiterStore, MaybeSend, Platform, Runtime, UpstreamClient};
 
 /// Deferred work runs as a tokio task after the response is returned.
 #[derive(Debug, Clone, Copy, Default)]
@@ -25,11 +25,12 @@ impl Deferrer for SpawnDeferrer {
 }
 
 /// The ports of a tokio runtime: real HTTP and time, state in memory except
-/// for the key-value and limiter stores, which the runtime may choose
-/// (Lambda: DynamoDB).
-pub struct NativePlatform<K = MemoryKv, L = MemoryLimiter> {
+/// for the key-value and limiter stores and the upstream client, which the
+/// runtime may choose (Lambda: DynamoDB, and an upstream client that also
+/// invokes functions).
+pub struct NativePlatform<K = MemoryKv, L = MemoryLimiter, U = HyperUpstream> {
     pub runtime: Runtime,
-    pub upstream: HyperUpstream,
+    pub upstream: U,
     pub clock: TokioClock,
     pub limiter: L,
     pub kv: K,
@@ -54,9 +55,16 @@ impl<K> NativePlatform<K> {
 impl<K, L> NativePlatform<K, L> {
     /// The ports with the given key-value and limiter stores.
     pub fn with_stores(runtime: Runtime, kv: K, limiter: L) -> Self {
+        Self::with_upstream(runtime, kv, limiter, HyperUpstream::new())
+    }
+}
+
+impl<K, L, U> NativePlatform<K, L, U> {
+    /// The ports with the given stores and upstream client.
+    pub fn with_upstream(runtime: Runtime, kv: K, limiter: L, upstream: U) -> Self {
         NativePlatform {
             runtime,
-            upstream: HyperUpstream::new(),
+            upstream,
             clock: TokioClock,
             limiter,
             kv,
@@ -67,8 +75,8 @@ impl<K, L> NativePlatform<K, L> {
     }
 }
 
-impl<K: KeyValueStore, L: LimiterStore> Platform for NativePlatform<K, L> {
-    type Upstream = HyperUpstream;
+impl<K: KeyValueStore, L: LimiterStore, U: UpstreamClient> Platform for NativePlatform<K, L, U> {
+    type Upstream = U;
     type Clock = TokioClock;
     type Limiter = L;
     type Kv = K;
@@ -79,7 +87,7 @@ impl<K: KeyValueStore, L: LimiterStore> Platform for NativePlatform<K, L> {
     fn runtime(&self) -> Runtime {
         self.runtime
     }
-    fn upstream(&self) -> &HyperUpstream {
+    fn upstream(&self) -> &U {
         &self.upstream
     }
     fn clock(&self) -> &TokioClock {
