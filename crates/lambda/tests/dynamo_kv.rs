@@ -2,87 +2,30 @@
 //!
 //! The store tests need a DynamoDB emulator at `TOLLGATE_TEST_DYNAMODB`
 //! (default `http://127.0.0.1:18500`, where `scripts/dynamodb-emulator.py`
-//! listens); each creates its own table. When nothing answers there they
-//! print why and pass without checking anything. The timeout test needs no
-//! emulator: its endpoint accepts connections and never answers.
+//! listens); they are `#[ignore]`d and scripts/conformance.sh runs them with
+//! `--ignored` while the emulator runs, so a missing emulator is a failure.
+//! Each creates its own table. The timeout test needs no emulator: its
+//! endpoint accepts connections and never answers.
+
+mod common;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 use bytes::Bytes;
-use std::net::{TcpListener, TcpStream, ToSocketAddrs};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use common::{client_with, emulator, fresh_table, now};
+use std::net::TcpListener;
+use std::time::Instant;
 use tollgate_core::platform::{KeyValueStore, Timestamp};
 use tollgate_lambda::dynamo_kv::{self, DynamoKv};
 
-const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:18500";
-
 fn client(endpoint: &str) -> Client {
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "tollgate-tests"))
-        .endpoint_url(endpoint)
-        .timeout_config(dynamo_kv::timeouts())
-        .build();
-    Client::from_conf(config)
-}
-
-/// The emulator's endpoint; these tests are `#[ignore]`d and run by
-/// scripts/conformance.sh (`--ignored`) while it runs the emulator, so a
-/// missing emulator is a failure, not a skip.
-fn emulator(test: &str) -> Option<String> {
-    let endpoint = std::env::var("TOLLGATE_TEST_DYNAMODB")
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-        .unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned());
-    let authority = endpoint.trim().trim_start_matches("http://").split('/').next().unwrap_or_default().to_owned();
-    let reachable = authority
-        .to_socket_addrs()
-        .ok()
-        .and_then(|mut addrs| addrs.next())
-        .is_some_and(|addr| TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_ok());
-    assert!(
-        reachable,
-        "{test}: no DynamoDB emulator at {endpoint} (start scripts/dynamodb-emulator.py, or set TOLLGATE_TEST_DYNAMODB)"
-    );
-    Some(endpoint)
-}
-
-fn now() -> Timestamp {
-    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    Timestamp(u64::try_from(since.as_micros()).unwrap_or(u64::MAX))
-}
-
-/// A fresh table laid out as template.yaml's.
-async fn fresh_table(client: &Client, test: &str) -> String {
-    let table = format!("tollgate-test-{test}-{}-{}", std::process::id(), now().as_micros());
-    client
-        .create_table()
-        .table_name(&table)
-        .key_schema(
-            KeySchemaElement::builder().attribute_name("pk").key_type(KeyType::Hash).build().expect("key schema"),
-        )
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .expect("attribute definition"),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .expect("create table");
-    table
+    client_with(endpoint, dynamo_kv::timeouts())
 }
 
 #[tokio::test]
 #[ignore = "needs the DynamoDB emulator; scripts/conformance.sh runs it with --ignored"]
 async fn put_get_delete() {
-    let Some(endpoint) = emulator("put_get_delete") else { return };
+    let endpoint = emulator("put_get_delete");
     let client = client(&endpoint);
     let table = fresh_table(&client, "crud").await;
     let kv = DynamoKv::new(client.clone(), &table);
@@ -117,7 +60,7 @@ async fn put_get_delete() {
 #[tokio::test]
 #[ignore = "needs the DynamoDB emulator; scripts/conformance.sh runs it with --ignored"]
 async fn expiry() {
-    let Some(endpoint) = emulator("expiry") else { return };
+    let endpoint = emulator("expiry");
     let client = client(&endpoint);
     let table = fresh_table(&client, "ttl").await;
     let kv = DynamoKv::new(client.clone(), &table);
@@ -150,7 +93,7 @@ async fn expiry() {
 #[tokio::test]
 #[ignore = "needs the DynamoDB emulator; scripts/conformance.sh runs it with --ignored"]
 async fn missing_table_is_a_store_error_with_the_service_message() {
-    let Some(endpoint) = emulator("missing_table_is_a_store_error_with_the_service_message") else { return };
+    let endpoint = emulator("missing_table_is_a_store_error_with_the_service_message");
     let kv = DynamoKv::new(client(&endpoint), "tollgate-no-such-table");
     let err = kv.get("apikey:ab", now()).await.expect_err("no such table");
     assert!(err.0.contains("ResourceNotFoundException"), "{err}");

@@ -8,16 +8,16 @@
 //! `--ignored` while the emulator runs, so a missing emulator is a failure.
 //! Each test creates its own table. The store-down tests need no emulator.
 
+mod common;
+
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
-use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
+use common::{client_with, emulator, fresh_table, now};
 use std::collections::HashMap;
-use std::net::{TcpListener, TcpStream, ToSocketAddrs};
+use std::net::TcpListener;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 use tollgate_core::limit::{self, Limit};
 use tollgate_core::platform::memory::MemoryLimiter;
@@ -25,7 +25,6 @@ use tollgate_core::platform::{LimiterStore, Timestamp};
 use tollgate_lambda::dynamo_kv;
 use tollgate_lambda::dynamo_limiter::DynamoLimiter;
 
-const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:18500";
 const S: u64 = 1_000_000;
 const HOUR: u64 = 3600 * S;
 
@@ -39,64 +38,6 @@ fn client(endpoint: &str) -> Client {
 /// A client with the gateway's timeouts (what the function uses).
 fn gateway_client(endpoint: &str) -> Client {
     client_with(endpoint, dynamo_kv::timeouts())
-}
-
-fn client_with(endpoint: &str, timeouts: TimeoutConfig) -> Client {
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "tollgate-tests"))
-        .endpoint_url(endpoint)
-        .timeout_config(timeouts)
-        .build();
-    Client::from_conf(config)
-}
-
-/// The emulator's endpoint (asserted reachable).
-fn emulator(test: &str) -> String {
-    let endpoint = std::env::var("TOLLGATE_TEST_DYNAMODB")
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-        .unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned());
-    let authority = endpoint.trim().trim_start_matches("http://").split('/').next().unwrap_or_default().to_owned();
-    let reachable = authority
-        .to_socket_addrs()
-        .ok()
-        .and_then(|mut addrs| addrs.next())
-        .is_some_and(|addr| TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_ok());
-    assert!(
-        reachable,
-        "{test}: no DynamoDB emulator at {endpoint} (start scripts/dynamodb-emulator.py, or set TOLLGATE_TEST_DYNAMODB)"
-    );
-    endpoint
-}
-
-fn now() -> Timestamp {
-    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    Timestamp(u64::try_from(since.as_micros()).unwrap_or(u64::MAX))
-}
-
-/// A fresh table laid out as template.yaml's.
-async fn fresh_table(client: &Client, test: &str) -> String {
-    let table = format!("tollgate-test-{test}-{}-{}", std::process::id(), now().as_micros());
-    client
-        .create_table()
-        .table_name(&table)
-        .key_schema(
-            KeySchemaElement::builder().attribute_name("pk").key_type(KeyType::Hash).build().expect("key schema"),
-        )
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .expect("attribute definition"),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .expect("create table");
-    table
 }
 
 async fn raw_item(client: &Client, table: &str, pk: &str) -> HashMap<String, AttributeValue> {

@@ -79,6 +79,26 @@ fn server_timing(total_us: u64, upstream_us: Option<u64>) -> HeaderValue {
 }
 
 impl Gateway {
+    /// The per-request state before any stage ran: the request id (the
+    /// client's when it is sane) and the CORS origin to answer.
+    fn context(&self, headers: &http::HeaderMap, started: Timestamp) -> Ctx {
+        let incoming_id =
+            headers.get(&X_REQUEST_ID).and_then(|v| v.to_str().ok()).filter(|v| ids::is_sane_request_id(v));
+        let allowed_origin = match (&self.cors, headers.get(header::ORIGIN)) {
+            (Some(cors), Some(origin)) => cors.allow_origin(origin),
+            _ => None,
+        };
+        Ctx {
+            request_id: incoming_id.map_or_else(ids::new_request_id, str::to_owned),
+            started,
+            allowed_origin,
+            route: None,
+            consumer: None,
+            upstream_micros: None,
+            limit_headers: Default::default(),
+        }
+    }
+
     /// Handles one request end to end. Never panics on client or upstream
     /// input; every failure is answered as problem+json.
     pub async fn handle<P: Platform>(
@@ -88,22 +108,7 @@ impl Gateway {
         client: ClientInfo,
     ) -> Response<Bytes> {
         let started = platform.clock().now();
-        let incoming_id =
-            request.headers().get(&X_REQUEST_ID).and_then(|v| v.to_str().ok()).filter(|v| ids::is_sane_request_id(v));
-        let request_id = incoming_id.map_or_else(ids::new_request_id, str::to_owned);
-        let allowed_origin = match (&self.cors, request.headers().get(header::ORIGIN)) {
-            (Some(cors), Some(origin)) => cors.allow_origin(origin),
-            _ => None,
-        };
-        let mut ctx = Ctx {
-            request_id,
-            started,
-            allowed_origin,
-            route: None,
-            consumer: None,
-            upstream_micros: None,
-            limit_headers: Default::default(),
-        };
+        let mut ctx = self.context(request.headers(), started);
         let method = request.method().clone();
         let path_for_log = request.uri().path().to_owned();
         let response = match self.route_request(platform, request, &client, &mut ctx).await {
@@ -127,22 +132,7 @@ impl Gateway {
         error: GatewayError,
         request_headers: &http::HeaderMap,
     ) -> Response<Bytes> {
-        let incoming_id =
-            request_headers.get(&X_REQUEST_ID).and_then(|v| v.to_str().ok()).filter(|v| ids::is_sane_request_id(v));
-        let request_id = incoming_id.map_or_else(ids::new_request_id, str::to_owned);
-        let allowed_origin = match (&self.cors, request_headers.get(header::ORIGIN)) {
-            (Some(cors), Some(origin)) => cors.allow_origin(origin),
-            _ => None,
-        };
-        let ctx = Ctx {
-            request_id,
-            started,
-            allowed_origin,
-            route: None,
-            consumer: None,
-            upstream_micros: None,
-            limit_headers: Default::default(),
-        };
+        let ctx = self.context(request_headers, started);
         tracing::debug!(request_id = %ctx.request_id, error = ?error, "request refused by the adapter");
         let resp = error.to_response(&ctx.request_id);
         self.finish(platform, resp, &ctx, &Method::from_bytes(b"-").unwrap_or_default(), "-")
