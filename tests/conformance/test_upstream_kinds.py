@@ -22,6 +22,8 @@ JSON body is {"function": "backend", "method", "path", "query", "headers",
 /fn-key (API key) and /fn-agg.
 """
 
+import pytest
+
 from conftest import TRACEPARENT_RE, assert_problem, skip_on
 from jwtkit import ACME_KEY
 
@@ -62,32 +64,6 @@ def test_methods_and_bodies_go_through_the_binding(gw):
     seen = _bound(r)
     assert seen["method"] == "POST"
     assert seen["headers"].get("content-type") == "application/json"
-
-
-@skip_on(("local", "lambda"), ONLY_ON_WORKERS)
-def test_path_and_query_arrive_as_rewritten(gw):
-    r = gw.get("/bind/items/7/detail?x=1&debug=yes")
-    assert r.status == 200, r.describe()
-    seen = _bound(r)
-    assert seen["path"] == "/svc/items/7/detail", "rewrite: /svc/{rest}"
-    assert _query_pairs(seen["query"]) == [("src", "gw"), ("x", "1")], "query set src=gw, removed debug"
-
-
-@skip_on(("local", "lambda"), ONLY_ON_WORKERS)
-def test_gateway_headers_reach_the_bound_worker(gw):
-    r = gw.get(
-        "/bind/h",
-        [("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"), ("X-Forwarded-For", "6.6.6.6")],
-    )
-    assert r.status == 200, r.describe()
-    headers = _bound(r)["headers"]
-    assert headers.get("x-request-id") == r.header("x-request-id"), headers
-    m = TRACEPARENT_RE.fullmatch(headers.get("traceparent", ""))
-    assert m and m.group(1) == "4bf92f3577b34da6a3ce929d0e0e4736", f"the trace is continued: {headers}"
-    assert m.group(2) != "00f067aa0ba902b7", "with a new span id"
-    assert headers.get("x-forwarded-for") == r.peer_ip, "the client's X-Forwarded-For is not trusted"
-    assert headers.get("x-forwarded-proto") == gw.scheme
-    assert headers.get("x-forwarded-host") == gw.host_header
 
 
 @skip_on(("local", "lambda"), ONLY_ON_WORKERS)
@@ -154,32 +130,6 @@ def test_methods_bodies_and_cookies_reach_the_function(gw):
 
 
 @skip_on(("local", "cloudflare"), ONLY_ON_LAMBDA)
-def test_path_and_query_arrive_as_rewritten(gw):
-    r = gw.get("/fn/items/7/detail?x=1&debug=yes")
-    assert r.status == 200, r.describe()
-    seen = _invoked(r)
-    assert seen["path"] == "/svc/items/7/detail", "rewrite: /svc/{rest}"
-    assert _query_pairs(seen["query"]) == [("src", "gw"), ("x", "1")], "query set src=gw, removed debug"
-
-
-@skip_on(("local", "cloudflare"), ONLY_ON_LAMBDA)
-def test_gateway_headers_reach_the_function(gw):
-    r = gw.get(
-        "/fn/h",
-        [("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"), ("X-Forwarded-For", "6.6.6.6")],
-    )
-    assert r.status == 200, r.describe()
-    headers = _invoked(r)["headers"]
-    assert headers.get("x-request-id") == r.header("x-request-id"), headers
-    m = TRACEPARENT_RE.fullmatch(headers.get("traceparent", ""))
-    assert m and m.group(1) == "4bf92f3577b34da6a3ce929d0e0e4736", f"the trace is continued: {headers}"
-    assert m.group(2) != "00f067aa0ba902b7", "with a new span id"
-    assert headers.get("x-forwarded-for") == r.peer_ip, "the client's X-Forwarded-For is not trusted"
-    assert headers.get("x-forwarded-proto") == gw.scheme
-    assert headers.get("x-forwarded-host") == gw.host_header
-
-
-@skip_on(("local", "cloudflare"), ONLY_ON_LAMBDA)
 def test_the_consumer_reaches_the_function(gw):
     r = gw.get("/fn-key", [("X-Api-Key", ACME_KEY), ("X-Consumer-Id", "forged")])
     assert r.status == 200, r.describe()
@@ -223,3 +173,39 @@ def test_a_function_is_an_aggregate_leg(gw):
     assert body["fn"] == {"function": "backend", "path": "/leg", "query": "n=1"}, body
     assert body["echo"] == {"method": "GET", "path": "/leg"}, body
     assert "_errors" not in body and not r.has("x-gateway-partial")
+
+
+# ---------------------------------------------------------------------------
+# What both kinds must do alike: the route's rewrite and query rules, and the
+# gateway's own headers towards the upstream.
+
+KINDS = [
+    pytest.param("/bind", _bound, marks=skip_on(("local", "lambda"), ONLY_ON_WORKERS), id="binding"),
+    pytest.param("/fn", _invoked, marks=skip_on(("local", "cloudflare"), ONLY_ON_LAMBDA), id="lambda"),
+]
+
+
+@pytest.mark.parametrize("base, described", KINDS)
+def test_path_and_query_arrive_as_rewritten(gw, base, described):
+    r = gw.get(f"{base}/items/7/detail?x=1&debug=yes")
+    assert r.status == 200, r.describe()
+    seen = described(r)
+    assert seen["path"] == "/svc/items/7/detail", "rewrite: /svc/{rest}"
+    assert _query_pairs(seen["query"]) == [("src", "gw"), ("x", "1")], "query set src=gw, removed debug"
+
+
+@pytest.mark.parametrize("base, described", KINDS)
+def test_gateway_headers_reach_the_upstream(gw, base, described):
+    r = gw.get(
+        f"{base}/h",
+        [("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"), ("X-Forwarded-For", "6.6.6.6")],
+    )
+    assert r.status == 200, r.describe()
+    headers = described(r)["headers"]
+    assert headers.get("x-request-id") == r.header("x-request-id"), headers
+    m = TRACEPARENT_RE.fullmatch(headers.get("traceparent", ""))
+    assert m and m.group(1) == "4bf92f3577b34da6a3ce929d0e0e4736", f"the trace is continued: {headers}"
+    assert m.group(2) != "00f067aa0ba902b7", "with a new span id"
+    assert headers.get("x-forwarded-for") == r.peer_ip, "the client's X-Forwarded-For is not trusted"
+    assert headers.get("x-forwarded-proto") == gw.scheme
+    assert headers.get("x-forwarded-host") == gw.host_header
