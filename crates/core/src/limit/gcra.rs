@@ -103,12 +103,6 @@ pub fn decide(stored_tat: Option<Timestamp>, now: Timestamp, rate: &Rate, cost: 
     }
 }
 
-/// When the stored `tat` can be dropped: from then on the bucket is full,
-/// exactly as for a key with no stored value.
-pub fn expires_at(tat: Timestamp) -> Timestamp {
-    tat
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,15 +239,5 @@ mod tests {
         }
         // at the end of time nothing more can be stored.
         assert!(!decide(None, Timestamp(u64::MAX), &rate(1, S), 1).admitted);
-    }
-
-    #[test]
-    fn expires_at_tat() {
-        let o = decide(None, Timestamp(5 * S), &rate(4, S), 2);
-        let tat = o.new_tat.expect("admitted");
-        assert_eq!(expires_at(tat), Timestamp(5 * S + 500_000));
-        // once expired, a fresh decision equals one on the stored value.
-        let later = Timestamp(6 * S);
-        assert_eq!(decide(Some(tat), later, &rate(4, S), 1), decide(None, later, &rate(4, S), 1));
     }
 }

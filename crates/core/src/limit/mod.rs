@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 pub use gcra::{Outcome, Rate};
-pub use window::{Per, WindowOutcome};
+pub use window::Per;
 
 /// What a store enforces for one key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

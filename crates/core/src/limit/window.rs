@@ -8,7 +8,6 @@
 //! so no date crate is needed.
 
 use crate::platform::Timestamp;
-use std::time::Duration;
 
 const MICROS_PER_DAY: u64 = 86_400 * 1_000_000;
 
@@ -17,17 +16,6 @@ const MICROS_PER_DAY: u64 = 86_400 * 1_000_000;
 pub enum Per {
     Day,
     Month,
-}
-
-/// The result of one quota decision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct WindowOutcome {
-    pub admitted: bool,
-    /// The count to store for this window (unchanged when denied).
-    pub new_count: u64,
-    pub remaining: u64,
-    /// Time until the window ends (the `t` of the `RateLimit` header).
-    pub reset_after: Duration,
 }
 
 /// Days since 1970-01-01 of the civil date `year-month-day` (month 1..=12).
@@ -77,27 +65,6 @@ pub fn window_of(now: Timestamp, per: Per) -> (Timestamp, Timestamp) {
                 timestamp_of_day(days_from_civil(next_year, next_month, 1)),
             )
         }
-    }
-}
-
-/// The length in seconds of the window containing `now` (the `w` of the
-/// `RateLimit-Policy` header: 86400 for a day, 28–31 days for a month).
-pub fn window_seconds(per: Per, now: Timestamp) -> u64 {
-    let (start, end) = window_of(now, per);
-    end.since(start).as_secs()
-}
-
-/// Decides a request of `cost` against `count_in_window` (what the store
-/// holds for the window containing `now`).
-pub fn decide(count_in_window: u64, limit: u64, cost: u64, now: Timestamp, per: Per) -> WindowOutcome {
-    let (_, end) = window_of(now, per);
-    let after = count_in_window.checked_add(cost).filter(|&c| c <= limit);
-    let new_count = after.unwrap_or(count_in_window);
-    WindowOutcome {
-        admitted: after.is_some(),
-        new_count,
-        remaining: limit.saturating_sub(new_count),
-        reset_after: end.since(now),
     }
 }
 
@@ -160,7 +127,7 @@ mod tests {
         ];
         for (i, (now, per, start, end, secs)) in cases.into_iter().enumerate() {
             assert_eq!(window_of(now, per), (start, end), "case {i}");
-            assert_eq!(window_seconds(per, now), secs, "case {i}");
+            assert_eq!(end.since(start).as_secs(), secs, "case {i}");
         }
         // the last microsecond of a window belongs to it; the next starts anew.
         let end = at(2027, 1, 1, (0, 0, 0));
@@ -173,36 +140,6 @@ mod tests {
         for per in [Per::Day, Per::Month] {
             let (start, end) = window_of(Timestamp(u64::MAX), per);
             assert!(start <= Timestamp(u64::MAX) && start <= end);
-            let _ = window_seconds(per, Timestamp(u64::MAX));
-            let _ = decide(u64::MAX, u64::MAX, u64::MAX, Timestamp(u64::MAX), per);
-        }
-    }
-
-    #[test]
-    fn decisions_table() {
-        let now = at(2026, 11, 29, (6, 0, 0));
-        let reset = Duration::from_secs(86_400 + 18 * 3600);
-        // (count, limit, cost) → (admitted, new_count, remaining)
-        let cases = [
-            ((0, 1000, 1), (true, 1, 999)),
-            ((999, 1000, 1), (true, 1000, 0)),
-            ((1000, 1000, 1), (false, 1000, 0)),
-            ((995, 1000, 5), (true, 1000, 0)),
-            ((996, 1000, 5), (false, 996, 4)),
-            ((0, 10, 11), (false, 0, 10)),
-            ((0, 10, 0), (true, 0, 10)),
-            ((u64::MAX, u64::MAX, 1), (false, u64::MAX, 0)),
-            ((20, 10, 0), (false, 20, 0)),
-        ];
-        for ((count, limit, cost), (admitted, new_count, remaining)) in cases {
-            let o = decide(count, limit, cost, now, Per::Day);
-            assert_eq!(
-                (o.admitted, o.new_count, o.remaining),
-                (admitted, new_count, remaining),
-                "{count}/{limit} cost {cost}"
-            );
-            assert_eq!(o.reset_after, Duration::from_secs(18 * 3600));
-            assert_eq!(decide(count, limit, cost, now, Per::Month).reset_after, reset);
         }
     }
 }

@@ -11,7 +11,7 @@
 //! two instances syncing the same key at once lose one of the two additions
 //! (KV has no atomic add; it is also eventually consistent, up to ~60 s
 //! between locations, and takes about one write per second per key).
-//! docs/decisions.md has the worked figures.
+//! docs/runtimes.md states the bound.
 
 use super::limit::LimiterState;
 use crate::limit::{Decision, Limit, apply};
