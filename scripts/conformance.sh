@@ -7,6 +7,7 @@
 #   scripts/conformance.sh                 # all three
 #   RUNTIMES="local lambda" scripts/conformance.sh
 #   SKIP_WORKER_BUILD=1 ...                # reuse build/ as it is
+#   CONFORMANCE_ARGS="test_paths.py -k dot" ...   # extra pytest arguments
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
@@ -69,9 +70,40 @@ grep -q '^ready$' "$LOGS/backends.log" || { log "backends did not start"; cat "$
 
 declare -A RESULT
 failed=0
+xff_suite() { # runtime url: test_security_xff.py against a gateway running gateway-xff.yaml
+  local out="$LOGS/suite-$1-xff.txt" status=0
+  TOLLGATE_XFF=1 tests/conformance/run.sh "$1" "$2" test_security_xff.py 2>&1 | tee "$out" || status=$?
+  RESULT[$1-xff]=$(grep -E '(passed|failed|skipped|error)' "$out" | tail -n 1)
+  [ $status -eq 0 ] || failed=1
+}
+start_dynamodb() { # a fresh single-threaded moto with the table template.yaml declares; its pid in $STARTED
+  start_group dynamodb "$PYTHON" scripts/dynamodb-emulator.py --port 18500
+  local pid=$STARTED
+  for _ in $(seq 1 300); do grep -q '^ready$' "$LOGS/dynamodb.log" 2>/dev/null && break; sleep 0.1; done
+  grep -q '^ready$' "$LOGS/dynamodb.log" || { log "the DynamoDB emulator did not start"; cat "$LOGS/dynamodb.log" >&2; exit 1; }
+  "$PYTHON" -c '
+import sys, boto3
+ddb = boto3.client("dynamodb", endpoint_url=sys.argv[1])
+ddb.create_table(TableName=sys.argv[2], BillingMode="PAY_PER_REQUEST",
+                 AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                 KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+ddb.update_time_to_live(TableName=sys.argv[2], TimeToLiveSpecification={"Enabled": True, "AttributeName": "ttl"})
+' "$DYNAMODB_ENDPOINT" tollgate
+  STARTED=$pid
+}
+start_lambda() { # config-path: cargo lambda watch on :18400 with that config; its pid in $STARTED
+  start_group lambda bash -c "cd crates/lambda && exec cargo lambda watch -A 127.0.0.1 -P 18400 -p tollgate-lambda --disable-cors --ignore-changes \
+        --env-var TOLLGATE_CONFIG_FILE=$1 --env-var ECHO_URL=$ECHO_URL --env-var SLOW_URL=$SLOW_URL \
+        --env-var FAIL_URL=$FAIL_URL --env-var DEAD_URL=$DEAD_URL --env-var JWKS_URL=$JWKS_URL --env-var PROTO_URL=$PROTO_URL \
+        --env-var JWT_SECRET=$JWT_SECRET --env-var ADMIN_TOKEN=$ADMIN_TOKEN --env-var RUST_LOG=info \
+        --env-var TOLLGATE_TABLE=tollgate --env-var AWS_ENDPOINT_URL_DYNAMODB=$DYNAMODB_ENDPOINT \
+        --env-var AWS_ENDPOINT_URL_LAMBDA=http://127.0.0.1:18400 \
+        --env-var AWS_ACCESS_KEY_ID=test --env-var AWS_SECRET_ACCESS_KEY=test --env-var AWS_REGION=us-east-1"
+}
 suite() { # runtime url
   local out="$LOGS/suite-$1.txt" status=0
-  tests/conformance/run.sh "$1" "$2" 2>&1 | tee "$out" || status=$?
+  # shellcheck disable=SC2086 # CONFORMANCE_ARGS: extra pytest arguments (a file, -k), split on spaces
+  tests/conformance/run.sh "$1" "$2" ${CONFORMANCE_ARGS:-} 2>&1 | tee "$out" || status=$?
   RESULT[$1]=$(grep -E '^[0-9]+ (passed|failed)|(passed|failed|skipped|error)' "$out" | tail -n 1)
   [ $status -eq 0 ] || failed=1
 }
@@ -83,6 +115,11 @@ for rt in $RUNTIMES; do
       start_group local "$ROOT/target/debug/tollgate" serve -c "$(runtime_config local)" --listen 127.0.0.1:18200; g=$STARTED
       wait_http http://127.0.0.1:18200/_gateway/health 60 local
       suite local http://127.0.0.1:18200
+      stop_group "$g"
+      # The same server behind a trusted proxy (client_ip: x-forwarded-for), issue 9 findings 1 and 5b.
+      start_group local-xff "$ROOT/target/debug/tollgate" serve -c tests/conformance/gateway-xff.yaml --listen 127.0.0.1:18201; g=$STARTED
+      wait_http http://127.0.0.1:18201/_gateway/health 60 local-xff
+      xff_suite local http://127.0.0.1:18201
       stop_group "$g" ;;
     cloudflare)
       [ "${SKIP_WORKER_BUILD:-0}" = 1 ] || bash scripts/build-worker.sh "$(runtime_config cloudflare)"
@@ -102,17 +139,7 @@ for rt in $RUNTIMES; do
       # DynamoDB for the key-value port: moto, single-threaded (scripts/dynamodb-emulator.py),
       # with the table template.yaml declares. The suite writes into it (DYNAMODB_ENDPOINT).
       export DYNAMODB_ENDPOINT=http://127.0.0.1:18500
-      start_group dynamodb "$PYTHON" scripts/dynamodb-emulator.py --port 18500; ddb=$STARTED
-      for _ in $(seq 1 300); do grep -q '^ready$' "$LOGS/dynamodb.log" 2>/dev/null && break; sleep 0.1; done
-      grep -q '^ready$' "$LOGS/dynamodb.log" || { log "the DynamoDB emulator did not start"; cat "$LOGS/dynamodb.log" >&2; exit 1; }
-      "$PYTHON" -c '
-import sys, boto3
-ddb = boto3.client("dynamodb", endpoint_url=sys.argv[1])
-ddb.create_table(TableName=sys.argv[2], BillingMode="PAY_PER_REQUEST",
-                 AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                 KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
-ddb.update_time_to_live(TableName=sys.argv[2], TimeToLiveSpecification={"Enabled": True, "AttributeName": "ttl"})
-' "$DYNAMODB_ENDPOINT" tollgate
+      start_dynamodb; ddb=$STARTED
       log "the DynamoDB key-value and limiter stores against the emulator"
       TOLLGATE_TEST_DYNAMODB=$DYNAMODB_ENDPOINT cargo test -q -p tollgate-lambda --test dynamo_kv -- --ignored || failed=1
       TOLLGATE_TEST_DYNAMODB=$DYNAMODB_ENDPOINT cargo test -q -p tollgate-lambda --test dynamo_limiter -- --ignored || failed=1
@@ -120,13 +147,7 @@ ddb.update_time_to_live(TableName=sys.argv[2], TimeToLiveSpecification={"Enabled
       # any other function as `cargo run --bin tollgate-lambda --bin <other>`, which cargo refuses); the
       # package's [package.metadata.lambda.watch.router] sends every plain URL to the gateway, and the
       # gateway invokes tollgate-conformance-backend (a `lambda:` upstream) through the Invoke API here.
-      start_group lambda bash -c "cd crates/lambda && exec cargo lambda watch -A 127.0.0.1 -P 18400 -p tollgate-lambda --disable-cors --ignore-changes \
-            --env-var TOLLGATE_CONFIG_FILE=$(runtime_config lambda) --env-var ECHO_URL=$ECHO_URL --env-var SLOW_URL=$SLOW_URL \
-            --env-var FAIL_URL=$FAIL_URL --env-var DEAD_URL=$DEAD_URL --env-var JWKS_URL=$JWKS_URL --env-var PROTO_URL=$PROTO_URL \
-            --env-var JWT_SECRET=$JWT_SECRET --env-var ADMIN_TOKEN=$ADMIN_TOKEN --env-var RUST_LOG=info \
-            --env-var TOLLGATE_TABLE=tollgate --env-var AWS_ENDPOINT_URL_DYNAMODB=$DYNAMODB_ENDPOINT \
-            --env-var AWS_ENDPOINT_URL_LAMBDA=http://127.0.0.1:18400 \
-            --env-var AWS_ACCESS_KEY_ID=test --env-var AWS_SECRET_ACCESS_KEY=test --env-var AWS_REGION=us-east-1"; g=$STARTED
+      start_lambda "$(runtime_config lambda)"; g=$STARTED
       # the function is compiled on the first invoke: allow for it
       wait_http http://127.0.0.1:18400/_gateway/health 900 lambda
       # ... and so is the invoked one (the gateway's 10 s upstream timeout would not wait for its build)
@@ -141,7 +162,13 @@ ddb.update_time_to_live(TableName=sys.argv[2], TimeToLiveSpecification={"Enabled
       TOLLGATE_STORE_DOWN=1 tests/conformance/run.sh lambda http://127.0.0.1:18400 test_zzz_store_down.py 2>&1 | tee "$out" \
         || failed=1
       RESULT[lambda-store-down]=$(grep -E '(passed|failed|skipped|error)' "$out" | tail -n 1)
-      stop_group "$g" ;;
+      stop_group "$g"
+      # Behind a trusted proxy (client_ip: x-forwarded-for), issue 9 findings 1 and 5b; a fresh store.
+      start_dynamodb; ddb=$STARTED
+      start_lambda "$ROOT/tests/conformance/gateway-xff.yaml"; g=$STARTED
+      wait_http http://127.0.0.1:18400/_gateway/health 900 lambda
+      xff_suite lambda http://127.0.0.1:18400
+      stop_group "$g"; stop_group "$ddb" ;;
     *) log "unknown runtime $rt"; exit 2 ;;
   esac
 done
@@ -150,4 +177,7 @@ echo
 echo "conformance summary:"
 for rt in $RUNTIMES; do printf '  %-11s %s\n' "$rt" "${RESULT[$rt]:-did not run}"; done
 [ -z "${RESULT[lambda-store-down]:-}" ] || printf '  %-11s %s\n' "lambda, store down" "${RESULT[lambda-store-down]}"
+for rt in local lambda; do
+  [ -z "${RESULT[$rt-xff]:-}" ] || printf '  %-11s %s\n' "$rt, x-forwarded-for" "${RESULT[$rt-xff]}"
+done
 exit $failed

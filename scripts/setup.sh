@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the test suite and the local emulators need, idempotently:
 # the wasm32 target, worker-build and wasm-bindgen-cli (pinned, into .tools/cargo
-# unless the right version is already on PATH), wrangler/esbuild/binaryen (npm,
+# unless the right version is already on PATH), cargo-fuzz and a nightly
+# toolchain for the fuzz targets, wrangler/esbuild/binaryen (npm,
 # lockfile), cargo-lambda, moto, aws-sam-cli and pytest (pip, into .tools/venv).
 # Only the package registries are needed; a second run does nothing.
 set -euo pipefail
@@ -11,6 +12,8 @@ TOOLS=$ROOT/.tools
 WORKER_BUILD_VERSION=0.8.7
 # must equal the wasm-bindgen in Cargo.lock exactly (schema check in worker-build)
 WASM_BINDGEN_VERSION=0.2.130
+# the fuzz targets under fuzz/ (built with `cargo +nightly fuzz`)
+CARGO_FUZZ_VERSION=0.13.2
 
 log() { echo "[setup] $*" >&2; }
 mkdir -p "$TOOLS/cargo/bin"
@@ -39,6 +42,15 @@ if ! have_version wasm-bindgen "$WASM_BINDGEN_VERSION"; then
   log "cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION"
   # not --locked: its lockfile wants a webpki-roots the registry lacks
   cargo install --root "$TOOLS/cargo" wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+fi
+if ! have_version cargo-fuzz "$CARGO_FUZZ_VERSION"; then
+  log "cargo install cargo-fuzz $CARGO_FUZZ_VERSION"
+  cargo install --locked --root "$TOOLS/cargo" cargo-fuzz --version "$CARGO_FUZZ_VERSION"
+fi
+# libFuzzer needs a nightly toolchain beside the pinned stable one (only fuzz/ uses it).
+if ! rustup toolchain list | grep -q '^nightly-'; then
+  log "rustup toolchain install nightly --profile minimal"
+  rustup toolchain install nightly --profile minimal
 fi
 
 # --- npm tools (wrangler 4.86.0 is the last that runs on Node 20)

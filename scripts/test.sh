@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (.ci/run): installs what is missing
 # (scripts/setup.sh, idempotent), then fmt, clippy -D warnings (native and
-# wasm32), native tests, the Workers bundle build, and the conformance suite
+# wasm32), native tests, a short run of each fuzz target, the Workers bundle
+# build, and the conformance suite
 # against tollgate serve, wrangler dev and cargo lambda watch.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -20,6 +21,8 @@ AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAU
   SAM_CLI_TELEMETRY=0 sam validate --lint -t template.yaml
 step "native tests"
 cargo test --workspace --locked
+step "fuzz targets, 5 s each on their seeds (nightly; fuzz/run.sh)"
+FUZZ_DEV=1 bash fuzz/run.sh 5
 step "conformance suite (builds the Workers bundle)"
 bash scripts/conformance.sh
 step "all green"

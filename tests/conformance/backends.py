@@ -14,8 +14,12 @@ One process, six ports on one host (default 127.0.0.1):
                  ?raw=TEXT               answer TEXT as text/html instead of the JSON
                  ?set_header=name:value  add a response header (repeatable), e.g.
                                          set_header=Connection:x-secret&set_header=X-Secret:1
+                 ?bytes=N                answer N bytes of "x" (text/plain, Content-Length)
+                 ?chunked_bytes=N        the same, chunked (64 KiB chunks, no length)
                  every answer also carries `X-Echo-Backend: echo`
-  slow    18102  sleeps ?ms= milliseconds (default 3000), then answers 200 JSON
+  slow    18102  sleeps ?ms= milliseconds (default 3000), then answers 200 JSON;
+                 ?dribble=N&every_ms=M: answers 200 at once, then N chunks of 1 KiB,
+                 one every M ms (default 100), chunked
   failing 18103  answers 503 text/plain with its own body and headers;
                  a path ending in /reset closes the connection without answering
   dead    18104  nothing listens there (only checked at start-up)
@@ -32,6 +36,9 @@ One process, six ports on one host (default 127.0.0.1):
                    POST /control/up      ... and normally again
                    GET  /control/hits    {"hits": N, "kids": [...], "down": bool}; N counts
                                          every GET of the set's jwks.json, 503s included
+                 GET /slow/jwks.json (set "slow": slow-1, ES256) and /slowdown/jwks.json
+                 (set "slowdown": down from the start) answer after 1 s, max-age=3600:
+                 concurrent requests find a fetch in flight (test_security_jwks.py)
   protocols 18107  a SOAP 1.1 and a GraphQL service, for the translated routes;
                  each checks the request's shape first and answers 400
                  text/plain naming what is wrong:
@@ -52,6 +59,9 @@ One process, six ports on one host (default 127.0.0.1):
                                   `missing`: {"data": {"product": null}, "errors":
                                   [{"message": "product missing not found"},
                                    {"message": "catalog lookup failed"}]}
+                   POST /soap/hostile/{attrs|xmlns|elements}/{N}  a 200 SOAP answer whose
+                                  GetWeatherResponse holds one element with N attributes /
+                                  N namespace declarations, or N sibling elements
 
 Every method is handled (GET HEAD POST PUT PATCH DELETE OPTIONS and any other
 token). Prints "ready" on stdout once all servers listen; runs until killed.
@@ -193,8 +203,35 @@ class EchoServer(_Server):
                 # answer this text instead of the JSON description (a non-JSON backend)
                 h.send(status, value.encode(), "text/html; charset=utf-8", extra)
                 return
+            elif key == "bytes" and value.isdigit():
+                h.send(status, b"x" * int(value), "text/plain", extra)
+                return
+            elif key == "chunked_bytes" and value.isdigit():
+                send_chunked(h, status, int(value), 64 * 1024, 0, extra)
+                return
         payload = json.dumps(echo_description(h, body)).encode()
         h.send(status, payload, "application/json", extra)
+
+
+def send_chunked(h: _Handler, status: int, total: int, size: int, every_ms: int, extra=()) -> None:
+    """Answers `total` bytes of "x" chunked, `size` bytes per chunk, one chunk
+    every `every_ms` milliseconds (the connection is closed afterwards)."""
+    h.send_response(status)
+    h.send_header("Content-Type", "text/plain")
+    h.send_header("Transfer-Encoding", "chunked")
+    for name, value in extra:
+        h.send_header(name, value)
+    h.end_headers()
+    h.close_connection = True
+    left = total
+    while left > 0:
+        n = min(size, left)
+        h.wfile.write(b"%x\r\n%s\r\n" % (n, b"x" * n))
+        h.wfile.flush()
+        left -= n
+        if every_ms:
+            time.sleep(every_ms / 1000)
+    h.wfile.write(b"0\r\n\r\n")
 
 
 class SlowServer(_Server):
@@ -204,6 +241,11 @@ class SlowServer(_Server):
         h.read_body()
         _, query = h.split_target()
         ms = 3000
+        params = dict(parse_qsl(query))
+        if params.get("dribble", "").isdigit():
+            every = params.get("every_ms", "100")
+            send_chunked(h, 200, int(params["dribble"]) * 1024, 1024, int(every) if every.isdigit() else 100)
+            return
         for key, value in parse_qsl(query):
             if key == "ms" and value.isdigit():
                 ms = int(value)
@@ -234,7 +276,13 @@ JWKS_SETS = {
     "main": ("/jwks.json", 60, [("rsa", "rsa-1", "RS256"), ("ec", "ec-1", "ES256"), ("ed25519", "ed-1", "EdDSA")]),
     "rot": ("/rot/jwks.json", 60, [("rsa", "rot-1", "RS256")]),
     "down": ("/down/jwks.json", 1, [("ec", "down-1", "ES256")]),
+    # test_security_jwks.py: slow answers, so that concurrent requests find a fetch in flight
+    "slow": ("/slow/jwks.json", 3600, [("ec", "slow-1", "ES256")]),
+    "slowdown": ("/slowdown/jwks.json", 3600, [("ec", "slowdown-1", "ES256")]),
 }
+# set name -> seconds every fetch of it waits before answering; sets down from the start
+JWKS_DELAY = {"slow": 1.0, "slowdown": 1.0}
+JWKS_DOWN_AT_START = {"slowdown"}
 
 
 class JwksServer(_Server):
@@ -257,25 +305,32 @@ class JwksServer(_Server):
                 jwk = copy.deepcopy(public[file_name])
                 jwk.update({"kid": kid, "alg": alg, "use": "sig"})
                 keys.append(jwk)
-            self.sets[set_name] = {"path": path, "max_age": max_age, "keys": keys, "down": False, "hits": 0}
+            self.sets[set_name] = {"path": path, "max_age": max_age, "keys": keys,
+                                   "down": set_name in JWKS_DOWN_AT_START, "hits": 0}
 
     def respond(self, h):
         body = h.read_body()
         path, query = h.split_target()
         params = dict(parse_qsl(query))
+        answer = (404, b"no such key set\n", "text/plain", [])
+        delay = 0.0
         with self.lock:
             if path.startswith("/control/"):
                 return self.control(h, path, params.get("set", "main"), body)
-            for st in self.sets.values():
+            for set_name, st in self.sets.items():
                 if path == st["path"]:
                     if h.command not in ("GET", "HEAD"):
                         return h.send(405, b"", "text/plain", [("Allow", "GET, HEAD")])
                     st["hits"] += 1
+                    delay = JWKS_DELAY.get(set_name, 0.0)
                     if st["down"]:
-                        return h.send(503, b"jwks backend down\n", "text/plain")
-                    payload = json.dumps({"keys": st["keys"]}).encode()
-                    return h.send(200, payload, "application/json", [("Cache-Control", f"max-age={st['max_age']}")])
-        h.send(404, b"no such key set\n", "text/plain")
+                        answer = (503, b"jwks backend down\n", "text/plain", [])
+                    else:
+                        payload = json.dumps({"keys": st["keys"]}).encode()
+                        answer = (200, payload, "application/json", [("Cache-Control", f"max-age={st['max_age']}")])
+                    break
+        time.sleep(delay)  # outside the lock: concurrent fetches overlap
+        h.send(*answer)
 
     def control(self, h, path, set_name, body):
         st = self.sets.get(set_name)
@@ -333,7 +388,27 @@ class ProtocolsServer(_Server):
             return self.soap(h, path, query, body)
         if path == "/graphql":
             return self.graphql(h, path, query, body)
+        if path.startswith("/soap/hostile/"):
+            return self.hostile(h, path)
         h.send(404, b"no such service\n", "text/plain")
+
+    def hostile(self, h, path):
+        """A 200 SOAP answer built to cost a parser: /soap/hostile/attrs/N (one
+        element with N attributes), /xmlns/N (N namespace declarations),
+        /elements/N (N sibling elements); N at most 400000."""
+        kind, _, n = path[len("/soap/hostile/"):].partition("/")
+        if not n.isdigit() or int(n) > 400_000 or kind not in ("attrs", "xmlns", "elements"):
+            return h.send(404, b"/soap/hostile/{attrs|xmlns|elements}/{N <= 400000}\n", "text/plain")
+        n = int(n)
+        if kind == "attrs":
+            inner = "<City" + "".join(f' a{i}="{i}"' for i in range(n)) + ">Paris</City>"
+        elif kind == "xmlns":
+            inner = "<City" + "".join(f' xmlns:p{i}="urn:{i}"' for i in range(n)) + ">Paris</City>"
+        else:
+            inner = "<Day/>" * n
+        doc = (f'<?xml version="1.0"?><soap:Envelope xmlns:soap="{SOAP_ENV}"><soap:Body>'
+               f"<GetWeatherResponse>{inner}</GetWeatherResponse></soap:Body></soap:Envelope>")
+        h.send(200, doc.encode(), "text/xml; charset=utf-8")
 
     def soap(self, h, path, query, body):
         content_type = h.headers.get("Content-Type") or ""

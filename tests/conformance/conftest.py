@@ -221,6 +221,21 @@ def echo_of(resp: Response) -> dict:
     return data
 
 
+def other_loopback_client(probe: str = "/echo/other-client-probe") -> Optional["Gateway"]:
+    """A client on another, random loopback address, if the gateway tells it
+    apart from 127.0.0.1 (None when the platform shows every client as one
+    address, or the host has no such address)."""
+    import random
+
+    ip = f"127.{random.randint(1, 254)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
+    other = Gateway(BASE_URL, source_ip=ip)
+    try:
+        r = other.get(probe)
+    except OSError:
+        return None
+    return other if echo_header(echo_of(r), "x-forwarded-for") == [ip] else None
+
+
 def echo_header(echo: dict, name: str) -> list:
     """All values the echo backend saw for header `name` (lowercase), as a list."""
     v = echo["headers"].get(name.lower())

@@ -4,7 +4,7 @@ is used by the very next request, with no redeploy and no restart, and a
 record removed again stops working the same way.
 
 Records, as the gateway reads them: `apikey:<64 lowercase hex of the key's
-SHA-256>` or `subject:<JWT sub>` → `{"id": "<consumer id>"}`. They are
+SHA-256>` or `subject:<issuer>:<JWT sub>` → `{"id": "<consumer id>"}`. They are
 written here the way an operator would, straight into the store:
 
 - lambda: the DynamoDB table (item `pk = "kv#" + key`, value in `v`), at
@@ -163,11 +163,11 @@ def test_jwt_subject_mapped_at_run_time(gw, store):
     assert echo_header(echo, "x-consumer-id") == [], "an unmapped subject has no consumer"
     assert echo_header(echo, "x-user-id") == [sub]
 
-    store.put("subject:" + sub, RECORD)
+    store.put("subject:hs:" + sub, RECORD)
     try:
         r = gw.get("/auth/hs/issued", [("Authorization", f"Bearer {token}")])
         echo = echo_of(r)
         assert echo_header(echo, "x-consumer-id") == [CONSUMER], r.describe()
         assert echo_header(echo, "x-user-id") == [sub]
     finally:
-        store.delete("subject:" + sub)
+        store.delete("subject:hs:" + sub)

@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import BASE_URL, RUNTIME, Gateway, assert_problem, echo_header, echo_of
+from conftest import BASE_URL, RUNTIME, assert_problem, echo_header, echo_of, other_loopback_client
 
 GAMMA_KEY = "conformance-gamma-key-5e81c2"  # consumer gamma, plan metered (quota 4/day)
 ACME_KEY = "conformance-acme-key-7f3a91"
@@ -89,19 +89,7 @@ def assert_429(resp, name):
 
 def other_client(gw):
     """A client on another loopback address, if the gateway tells it apart."""
-    import random
-
-    for _ in range(5):
-        ip = f"127.{random.randint(1, 254)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
-        other = Gateway(BASE_URL, source_ip=ip)
-        try:
-            r = other.get("/echo/rl-probe")
-        except OSError:
-            return None
-        if echo_header(echo_of(r), "x-forwarded-for") == [ip]:
-            return other
-        return None
-    return None
+    return other_loopback_client("/echo/rl-probe")
 
 
 pytestmark = pytest.mark.skipif(STORE_DOWN, reason="the store-down phase runs only the store-down tests")

@@ -1,6 +1,8 @@
 //! `tollgate check`: validates a config and prints a one-screen summary, or
 //! every problem as `file:line:col: message` (exit 1). With `--target`, also
 //! the platform's limits: impossible things are errors, limited ones warnings.
+//! Warnings that hold on every runtime (client-chosen limit keys on public
+//! routes) are printed with or without `--target`.
 
 use crate::Target;
 use std::path::Path;
@@ -31,7 +33,8 @@ pub(crate) fn run(path: &Path, target: Option<Target>) -> ExitCode {
         Target::Cloudflare => tollgate_core::TargetPlatform::Cloudflare,
         Target::Lambda => tollgate_core::TargetPlatform::Lambda,
     });
-    let findings = target.map(|t| gateway.check_target(t)).unwrap_or_default();
+    let mut findings = gateway.check_warnings();
+    findings.extend(target.map(|t| gateway.check_target(t)).unwrap_or_default());
     let mut failed = false;
     for f in &findings {
         if f.error {

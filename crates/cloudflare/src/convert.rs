@@ -135,20 +135,23 @@ fn null_body_status(status: u16) -> bool {
     matches!(status, 101 | 204 | 205 | 304)
 }
 
-fn build_response(resp: &http::Response<Bytes>) -> Result<web_sys::Response, JsValue> {
+/// Takes the response apart so that the body crosses into JS with one copy:
+/// a `Bytes` that owns its buffer alone becomes the `Vec` without copying.
+fn build_response(resp: http::Response<Bytes>) -> Result<web_sys::Response, JsValue> {
+    let (parts, body) = resp.into_parts();
     let headers = web_sys::Headers::new()?;
-    for (name, value) in resp.headers() {
+    for (name, value) in &parts.headers {
         if let Err(e) = headers.append(name.as_str(), &header_text(value)) {
             tracing::warn!(header = %name, error = ?e, "response header dropped: not accepted by the runtime");
         }
     }
     let init = web_sys::ResponseInit::new();
-    init.set_status(resp.status().as_u16());
+    init.set_status(parts.status.as_u16());
     init.set_headers(&headers);
-    if resp.body().is_empty() || null_body_status(resp.status().as_u16()) {
+    if body.is_empty() || null_body_status(parts.status.as_u16()) {
         web_sys::Response::new_with_opt_u8_array_and_init(None, &init)
     } else {
-        let mut body = resp.body().to_vec();
+        let mut body = Vec::from(body);
         web_sys::Response::new_with_opt_u8_array_and_init(Some(&mut body), &init)
     }
 }
@@ -160,11 +163,12 @@ pub fn to_worker_response(
     resp: http::Response<Bytes>,
     fallback: impl FnOnce() -> http::Response<Bytes>,
 ) -> worker::Result<web_sys::Response> {
-    match build_response(&resp) {
+    let status = resp.status().as_u16();
+    match build_response(resp) {
         Ok(r) => Ok(r),
         Err(e) => {
-            tracing::warn!(status = resp.status().as_u16(), error = ?e, "response refused by the runtime");
-            Ok(build_response(&fallback())?)
+            tracing::warn!(status, error = ?e, "response refused by the runtime");
+            Ok(build_response(fallback())?)
         }
     }
 }

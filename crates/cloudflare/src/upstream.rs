@@ -2,7 +2,11 @@
 //! `worker::Fetch`), with `redirect: "manual"` so a backend's redirect reaches
 //! the client as it was sent. The JS request is built from `web_sys`'s
 //! `RequestInit` rather than `worker::RequestInit`, whose method enum would
-//! turn an unknown method into GET. The response body is read in full, up to a cap.
+//! turn an unknown method into GET. The response body is read in full, up to
+//! the request's [`UpstreamBodyLimit`] (an isolate has 128 MB): a declared
+//! `Content-Length` over it is refused before reading, a body passing it
+//! while streaming is refused at once, and the buffer is sized from the
+//! declared length so the body is copied once out of JS and never regrown.
 //!
 //! A request the core marks with [`UpstreamTarget::Binding`] (an upstream
 //! declared `binding: NAME`) goes to that Workers service binding
@@ -19,14 +23,11 @@ use futures_util::StreamExt;
 use http::Method;
 use std::future::Future;
 use std::time::Duration;
-use tollgate_core::platform::{MaybeSend, UpstreamClient, UpstreamError, UpstreamTarget};
+use tollgate_core::platform::{MaybeSend, UpstreamBodyLimit, UpstreamClient, UpstreamError, UpstreamTarget};
 use worker::js_sys;
 use worker::wasm_bindgen::JsCast;
 use worker::web_sys;
 use worker::worker_sys;
-
-/// Largest upstream body the gateway buffers (larger: 502), as on the other runtimes.
-pub const MAX_UPSTREAM_BODY: usize = 64 * 1024 * 1024;
 
 /// Built per request, with that request's `Env` (for service bindings).
 #[derive(Debug, Clone)]
@@ -96,6 +97,7 @@ async fn send(
     request: http::Request<Bytes>,
     binding: Option<worker_sys::Fetcher>,
 ) -> Result<http::Response<Bytes>, UpstreamError> {
+    let cap = UpstreamBodyLimit::of(&request);
     let js_request = build_request(request)?;
     let mut resp = match binding {
         None => worker::Fetch::Request(worker::Request::from(js_request)).send().await.map_err(|e| e.to_string()),
@@ -109,16 +111,17 @@ async fn send(
     }
     let declared =
         headers.get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_UPSTREAM_BODY as u64) {
-        return Err(UpstreamError::Protocol("response body over the size cap".into()));
+    let too_large = || UpstreamError::Protocol(format!("the answer is larger than {cap} bytes"));
+    if declared.is_some_and(|n| n > cap) {
+        return Err(too_large());
     }
-    let mut body = Vec::new();
+    let mut body = Vec::with_capacity(declared.and_then(|n| usize::try_from(n).ok()).unwrap_or(0));
     // No stream: the response has no body (`null` in JS).
     if let Ok(mut stream) = resp.stream() {
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|e| UpstreamError::Protocol(e.to_string()))?;
-            if body.len() + chunk.len() > MAX_UPSTREAM_BODY {
-                return Err(UpstreamError::Protocol("response body over the size cap".into()));
+            if (body.len() + chunk.len()) as u64 > cap {
+                return Err(too_large());
             }
             body.extend_from_slice(&chunk);
         }

@@ -19,6 +19,9 @@ pub enum GatewayError {
     HeadersTooLarge {
         limit: u64,
     },
+    /// The request body did not arrive within the deadline after the head
+    /// (local server, `limits.body_timeout`).
+    RequestTimeout,
     /// Missing or invalid credentials; `invalid_token` when one was presented.
     /// The body is the same for every cause (the cause is logged).
     Unauthorized {
@@ -73,6 +76,7 @@ impl GatewayError {
             GatewayError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             GatewayError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             GatewayError::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            GatewayError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             GatewayError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             GatewayError::Forbidden(_) | GatewayError::InsufficientScope { .. } => StatusCode::FORBIDDEN,
             GatewayError::TooManyAuthFailures { .. } | GatewayError::RateLimited { .. } => {
@@ -99,6 +103,7 @@ impl GatewayError {
             GatewayError::MethodNotAllowed { .. } => "method-not-allowed",
             GatewayError::PayloadTooLarge { .. } => "payload-too-large",
             GatewayError::HeadersTooLarge { .. } => "headers-too-large",
+            GatewayError::RequestTimeout => "request-timeout",
             GatewayError::Unauthorized { .. } => "unauthorized",
             GatewayError::Forbidden(_) => "forbidden",
             GatewayError::InsufficientScope { .. } => "insufficient-scope",
@@ -122,6 +127,7 @@ impl GatewayError {
             GatewayError::MethodNotAllowed { .. } => "Method not allowed",
             GatewayError::PayloadTooLarge { .. } => "Request body too large",
             GatewayError::HeadersTooLarge { .. } => "Request headers too large",
+            GatewayError::RequestTimeout => "Request timeout",
             GatewayError::Unauthorized { .. } => "Unauthorized",
             GatewayError::Forbidden(_) => "Forbidden",
             GatewayError::InsufficientScope { .. } => "Insufficient scope",
@@ -151,6 +157,7 @@ impl GatewayError {
             GatewayError::HeadersTooLarge { limit } => {
                 format!("The request headers are larger than {limit} bytes.")
             }
+            GatewayError::RequestTimeout => "The request body did not arrive in time.".into(),
             GatewayError::Unauthorized { .. } => "Valid credentials are required.".into(),
             GatewayError::Forbidden(why) => (*why).into(),
             GatewayError::InsufficientScope { scope } => format!("This route requires the scopes: {scope}."),
@@ -233,6 +240,7 @@ mod tests {
             (GatewayError::MethodNotAllowed { allow: HeaderValue::from_static("GET") }, 405),
             (GatewayError::PayloadTooLarge { limit: 1 }, 413),
             (GatewayError::HeadersTooLarge { limit: 1 }, 431),
+            (GatewayError::RequestTimeout, 408),
             (GatewayError::Unauthorized { invalid_token: true }, 401),
             (GatewayError::Forbidden("x"), 403),
             (GatewayError::InsufficientScope { scope: "a".into() }, 403),

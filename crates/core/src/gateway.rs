@@ -18,8 +18,12 @@ pub struct Gateway {
     pub(crate) cors: Option<Cors>,
     pub(crate) max_body_bytes: u64,
     pub(crate) max_header_bytes: u64,
+    /// Upstream answer cap and the local server's connection bounds.
+    pub(crate) bounds: crate::compile::bounds::Bounds,
     pub(crate) client_ip: ClientIpMode,
     pub(crate) trusted_hops: u32,
+    /// IPv6 clients are one identity per prefix of this length in limits.
+    pub(crate) ipv6_key_prefix: u8,
     pub(crate) admin_token: Option<String>,
     pub(crate) plans: crate::compile::limit::Plans,
     /// Per-process limiter state: the "blocked until" fast path.
@@ -149,5 +153,15 @@ impl Gateway {
     /// The header block limit, for adapters that size their parsers by it.
     pub fn max_header_bytes(&self) -> u64 {
         self.max_header_bytes
+    }
+
+    /// `limits.max_upstream_body`: the largest upstream answer body read.
+    pub fn max_upstream_body(&self) -> u64 {
+        self.bounds.max_upstream_body
+    }
+
+    /// The local server's connection cap and deadlines.
+    pub fn server_limits(&self) -> &crate::compile::bounds::ServerLimits {
+        &self.bounds.server
     }
 }

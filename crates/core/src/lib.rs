@@ -14,6 +14,10 @@ mod auth;
 mod compile;
 pub mod config;
 mod error;
+/// Entry points for the fuzz targets under `fuzz/` (not API).
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod gateway;
 pub mod limit;
 pub mod pipeline;
@@ -22,6 +26,7 @@ mod target;
 mod translate;
 
 pub use auth::api_key::stored_form as api_key_stored_form;
+pub use compile::bounds::ServerLimits;
 pub use compile::load;
 pub use error::GatewayError;
 pub use gateway::{Gateway, PlanSummary, RouteSummary, UpstreamSummary};

@@ -1,5 +1,7 @@
 //! `check --target`: a compiled config against one platform's limits. Things
 //! the platform cannot do at all are errors; things it limits are warnings.
+//! Also the warnings `check` gives whatever the target (limit keys a client
+//! chooses on public routes).
 
 use crate::Gateway;
 use crate::compile::limit::{KeySource, Policy};
@@ -61,7 +63,31 @@ fn per_key_findings(what: &str, policy: &Policy, target: TargetPlatform, out: &m
     }
 }
 
+/// A rate limit keyed by something the client chooses, on a route anyone
+/// may call: every new value is a new counter.
+fn client_chosen_key(route: &crate::compile::route::Route) -> Option<TargetFinding> {
+    let policy = route.rate_limit.as_ref()?;
+    let KeySource::Header(name) = &policy.key else { return None };
+    if !route.policy.schemes.is_empty() {
+        return None;
+    }
+    Some(TargetFinding {
+        error: false,
+        location: policy.loc,
+        message: format!(
+            "route `{}`: rate_limit: `key: header:{name}` is chosen by the client on a route without `auth`: each new value is a new counter, so a client that changes it is never limited, and each new key costs the limiter store an entry (process memory locally, a Durable Object on Workers, a DynamoDB item on Lambda); key by `ip`, or add `auth` to the route",
+            route.id
+        ),
+    })
+}
+
 impl Gateway {
+    /// Warnings about the config that hold on every runtime (`tollgate
+    /// check` prints them with or without `--target`).
+    pub fn check_warnings(&self) -> Vec<TargetFinding> {
+        self.routes.iter().filter_map(client_chosen_key).collect()
+    }
+
     /// What this config asks of `runtime` that it cannot do at all (errors
     /// only); the adapters refuse to start with these, printed as
     /// `file:line:col: message` like `check --target` prints them.

@@ -12,9 +12,11 @@
 //! - ALB passes `path` and the query parameters as the client sent them; the
 //!   query is rebuilt from them unchanged.
 //!
-//! The client address comes only from the event's request context
-//! (`requestContext.http.sourceIp`, `requestContext.identity.sourceIp`; ALB
-//! has none), never from a header the client can send.
+//! The client address comes from the event's request context
+//! (`requestContext.http.sourceIp`, `requestContext.identity.sourceIp`). ALB
+//! events have none: ALB appends the address it saw to `X-Forwarded-For`
+//! (its default `append` mode), so there the client is the rightmost element
+//! — the one ALB wrote, never one the client sent before it.
 
 use crate::event::{Event, EventResponse, Kind, Pairs};
 use base64::Engine as _;
@@ -188,9 +190,21 @@ fn client_info(event: &Event, headers: &HeaderMap) -> ClientInfo {
     let source_ip = match event.kind() {
         Kind::V2 => context.and_then(|c| c.http.as_ref()).and_then(|h| h.source_ip.as_deref()),
         Kind::V1 => context.and_then(|c| c.identity.as_ref()).and_then(|i| i.source_ip.as_deref()),
-        Kind::Alb { .. } => None,
+        Kind::Alb { .. } => return ClientInfo { peer_ip: alb_client(headers), ..client_info_rest(context, headers) },
     };
     let peer_ip = source_ip.and_then(|ip| ip.trim().parse::<IpAddr>().ok());
+    ClientInfo { peer_ip, ..client_info_rest(context, headers) }
+}
+
+/// The address ALB appended: the last element of the last `X-Forwarded-For` line.
+fn alb_client(headers: &HeaderMap) -> Option<IpAddr> {
+    let last = headers.get_all("x-forwarded-for").iter().next_back()?;
+    let element = last.as_bytes().rsplit(|b| *b == b',').next()?.trim_ascii();
+    std::str::from_utf8(element).ok()?.parse().ok()
+}
+
+/// Scheme and host of the client's request.
+fn client_info_rest(context: Option<&crate::event::RequestContext>, headers: &HeaderMap) -> ClientInfo {
     // Function URLs, API Gateway and ALB set X-Forwarded-Proto themselves
     // (replacing one the client sent). Emulators such as `cargo lambda watch`
     // send none: that is plain HTTP.
@@ -200,7 +214,7 @@ fn client_info(event: &Event, headers: &HeaderMap) -> ClientInfo {
         .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"));
     let domain = context.and_then(|c| c.domain_name.as_deref());
     let host = headers.get(HOST).cloned().or_else(|| domain.and_then(|d| HeaderValue::from_str(d).ok()));
-    ClientInfo { peer_ip, https, host }
+    ClientInfo { peer_ip: None, https, host }
 }
 
 /// The core's response → the integration's response. A UTF-8 body goes as
@@ -378,11 +392,31 @@ mod tests {
     }
 
     #[test]
-    fn alb_path_and_query_pass_unchanged_and_there_is_no_platform_address() {
+    fn alb_client_is_the_last_element_of_the_last_line_or_none() {
+        let cases: [(&[&[u8]], Option<&str>); 7] = [
+            (&[b"72.12.164.125"], Some("72.12.164.125")),
+            (&[b"6.6.6.6, 72.12.164.125"], Some("72.12.164.125")),
+            (&[b"6.6.6.6", b"2001:db8::7"], Some("2001:db8::7")),
+            (&[b"\xff, 72.12.164.125"], Some("72.12.164.125")),
+            (&[b"72.12.164.125, \xff"], None),
+            (&[b"72.12.164.125, "], None),
+            (&[], None),
+        ];
+        for (lines, want) in cases {
+            let mut h = HeaderMap::new();
+            for l in lines {
+                h.append("x-forwarded-for", HeaderValue::from_bytes(l).expect("value"));
+            }
+            assert_eq!(alb_client(&h), want.map(|w| w.parse().expect("ip")), "{lines:?}");
+        }
+    }
+
+    #[test]
+    fn alb_path_and_query_pass_unchanged_and_the_client_is_the_hop_alb_appended() {
         let inc = event(ALB);
         let req = ok(&inc);
         assert_eq!(inc.kind, Kind::Alb { multi_value: false });
-        assert_eq!(inc.client.peer_ip, None);
+        assert_eq!(inc.client.peer_ip, Some(IpAddr::V4(Ipv4Addr::new(72, 12, 164, 125))), "not the client's 6.6.6.6");
         assert!(!inc.client.https, "an http listener");
         assert_eq!(req.uri().path(), "/public/%2e%2e/admin");
         assert_eq!(req.uri().query(), Some("q=a%20b"));

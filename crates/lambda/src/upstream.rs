@@ -36,8 +36,11 @@ use serde_json::{Map, Value, json};
 use std::net::IpAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::OnceCell;
-use tollgate_core::platform::{UpstreamClient, UpstreamError, UpstreamTarget};
-use tollgate_native::{HyperUpstream, MAX_UPSTREAM_BODY};
+use tollgate_core::platform::{UpstreamBodyLimit, UpstreamClient, UpstreamError, UpstreamTarget};
+use tollgate_native::HyperUpstream;
+
+/// The largest invoke answer read at all (Lambda itself caps it at 6 MB).
+const MAX_PAYLOAD: usize = 64 * 1024 * 1024;
 
 /// What a Lambda container sends upstream: HTTP, or a function invoke.
 pub struct LambdaUpstream {
@@ -71,6 +74,7 @@ impl LambdaUpstream {
     }
 
     async fn invoke(&self, function: &str, request: Request<Bytes>) -> Result<Response<Bytes>, UpstreamError> {
+        let cap = UpstreamBodyLimit::of(&request);
         let event = invoke_event(&request, SystemTime::now());
         let payload = serde_json::to_vec(&event).map_err(|e| UpstreamError::Protocol(format!("event: {e}")))?;
         let output = self
@@ -86,7 +90,13 @@ impl LambdaUpstream {
         if let Some(kind) = output.function_error() {
             return Err(UpstreamError::Protocol(function_error(function, kind, answer)));
         }
-        response_of(answer)
+        // The SDK hands the payload over whole (at most Lambda's 6 MB); the
+        // cap applies to the body the function answered.
+        let response = response_of(answer)?;
+        if response.body().len() as u64 > cap {
+            return Err(protocol(format!("the function's answer is larger than {cap} bytes")));
+        }
+        Ok(response)
     }
 }
 
@@ -254,8 +264,8 @@ fn protocol(message: impl Into<String>) -> UpstreamError {
 /// A function's answer as an HTTP response, read as API Gateway reads it.
 /// Never panics; what cannot be read is `UpstreamError::Protocol`.
 pub fn response_of(payload: &[u8]) -> Result<Response<Bytes>, UpstreamError> {
-    if payload.len() > MAX_UPSTREAM_BODY {
-        return Err(protocol(format!("the function's answer is larger than {MAX_UPSTREAM_BODY} bytes")));
+    if payload.len() > MAX_PAYLOAD {
+        return Err(protocol(format!("the function's answer is larger than {MAX_PAYLOAD} bytes")));
     }
     let value: Value =
         serde_json::from_slice(payload).map_err(|e| protocol(format!("the function's answer is not JSON: {e}")))?;

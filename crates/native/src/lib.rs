@@ -8,7 +8,7 @@ mod clock;
 mod upstream;
 
 pub use clock::TokioClock;
-pub use upstream::{HyperUpstream, MAX_UPSTREAM_BODY};
+pub use upstream::HyperUpstream;
 
 use std::future::Future;
 use tollgate_core::platform::memory::{MemoryAnalytics, MemoryCache, MemoryKv, MemoryLimiter};

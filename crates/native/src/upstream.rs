@@ -1,20 +1,21 @@
 //! The upstream port on tokio: a pooled hyper client (HTTP/1.1, keep-alive,
 //! rustls with the webpki roots for https targets). It never follows
 //! redirects, never decompresses and ignores proxy variables: what the
-//! backend said is what the client gets.
+//! backend said is what the client gets. The answer body is read up to the
+//! request's [`UpstreamBodyLimit`]: a declared `Content-Length` over it is
+//! refused before reading, and a body that passes it while streaming is
+//! refused at once (the connection is dropped, not drained).
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use std::future::Future;
 use std::time::Duration;
-use tollgate_core::platform::{MaybeSend, UpstreamClient, UpstreamError};
+use tollgate_core::platform::{MaybeSend, UpstreamBodyLimit, UpstreamClient, UpstreamError};
 
-/// Largest upstream body the gateway buffers (larger: 502).
-pub const MAX_UPSTREAM_BODY: usize = 64 * 1024 * 1024;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone)]
@@ -58,19 +59,88 @@ impl UpstreamClient for HyperUpstream {
         request: http::Request<Bytes>,
         timeout: Duration,
     ) -> impl Future<Output = Result<http::Response<Bytes>, UpstreamError>> + MaybeSend {
+        let cap = UpstreamBodyLimit::of(&request);
         let call = self.client.request(request.map(Full::new));
         async move {
             let exchange = async {
                 let resp = call.await.map_err(|e| classify(&e))?;
                 let (parts, body) = resp.into_parts();
-                let body = Limited::new(body, MAX_UPSTREAM_BODY)
-                    .collect()
-                    .await
-                    .map_err(|e| UpstreamError::Protocol(format!("response body: {e}")))?
-                    .to_bytes();
+                let body = read_capped(&parts.headers, body, cap).await?;
                 Ok(http::Response::from_parts(parts, body))
             };
             tokio::time::timeout(timeout, exchange).await.unwrap_or(Err(UpstreamError::Timeout))
         }
+    }
+}
+
+/// Reads an answer body of at most `cap` bytes: `Content-Length` first, then
+/// counting every frame, so nothing past the cap is ever held.
+pub(crate) async fn read_capped<B>(headers: &http::HeaderMap, body: B, cap: u64) -> Result<Bytes, UpstreamError>
+where
+    B: hyper::body::Body<Data = Bytes>,
+    B::Error: std::fmt::Display,
+{
+    let too_large = || UpstreamError::Protocol(format!("the answer is larger than {cap} bytes"));
+    let declared = headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > cap) {
+        return Err(too_large());
+    }
+    let mut body = std::pin::pin!(body);
+    let mut buf = bytes::BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| UpstreamError::Protocol(format!("response body: {e}")))?;
+        if let Ok(data) = frame.into_data() {
+            if buf.len() as u64 + data.len() as u64 > cap {
+                return Err(too_large());
+            }
+            buf.extend_from_slice(&data);
+        }
+    }
+    Ok(buf.freeze())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hyper::body::Frame;
+    use std::collections::VecDeque;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    /// A body of `n` frames of `size` bytes.
+    struct Frames(VecDeque<Bytes>);
+
+    impl hyper::body::Body for Frames {
+        type Data = Bytes;
+        type Error = std::convert::Infallible;
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            _cx: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+            Poll::Ready(self.0.pop_front().map(|b| Ok(Frame::data(b))))
+        }
+    }
+
+    fn frames(n: usize, size: usize) -> Frames {
+        Frames((0..n).map(|_| Bytes::from(vec![b'x'; size])).collect())
+    }
+
+    #[tokio::test]
+    async fn a_body_at_the_cap_is_read_and_one_byte_more_is_refused() {
+        let h = http::HeaderMap::new();
+        assert_eq!(read_capped(&h, frames(4, 250), 1000).await.map(|b| b.len()), Ok(1000));
+        assert!(read_capped(&h, frames(5, 250), 1000).await.is_err());
+        assert!(read_capped(&h, frames(1, 1001), 1000).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_declared_length_over_the_cap_is_refused_before_reading() {
+        let mut h = http::HeaderMap::new();
+        h.insert(http::header::CONTENT_LENGTH, "1001".parse().expect("value"));
+        // An empty body: only the declaration can refuse it.
+        assert!(read_capped(&h, frames(0, 0), 1000).await.is_err());
     }
 }

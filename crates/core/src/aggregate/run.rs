@@ -23,8 +23,8 @@ use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode, he
 use serde_json::{Map, Value, json};
 use std::pin::pin;
 
-/// The largest leg answer read (bytes).
-const LEG_MAX_BYTES: usize = 8 * 1024 * 1024;
+/// The largest leg answer read (bytes), or `limits.max_upstream_body` if smaller.
+const LEG_MAX_BYTES: u64 = 8 * 1024 * 1024;
 const X_GATEWAY_PARTIAL: HeaderName = HeaderName::from_static("x-gateway-partial");
 
 /// Everything about the client's request a leg may use.
@@ -36,6 +36,7 @@ pub(crate) struct Call<'a> {
     pub params: &'a [(String, String)],
     pub identity: Option<&'a Identity>,
     pub client: &'a ClientInfo,
+    pub client_ip: crate::pipeline::client_ip::ClientIp,
     pub request_id: &'a str,
 }
 
@@ -113,11 +114,10 @@ fn leg_request(
         }
     }
     let gw = call.gateway;
-    let peer = call.client.peer_ip.map(|ip| ip.to_string());
-    if let Some(v) = forward::forwarded_for(call.headers, peer.as_deref(), gw.client_ip) {
+    if let Some(v) = forward::forwarded_for(call.headers, call.client.peer_ip, gw.client_ip) {
         headers.insert(HeaderName::from_static("x-forwarded-for"), v);
     }
-    if let Some(ip) = forward::client_ip(call.headers, call.client, gw.client_ip, gw.trusted_hops)
+    if let Some(ip) = call.client_ip.ip()
         && let Ok(v) = HeaderValue::from_str(&ip.to_string())
     {
         headers.insert(HeaderName::from_static("x-real-ip"), v);
@@ -138,7 +138,7 @@ fn leg_request(
 }
 
 /// What a leg's answer (or failure) means.
-fn classify(leg: &Leg, result: Result<Response<Bytes>, UpstreamError>) -> Outcome {
+fn classify(leg: &Leg, cap: u64, result: Result<Response<Bytes>, UpstreamError>) -> Outcome {
     let resp = match result {
         Ok(r) => r,
         Err(UpstreamError::Timeout) => return failed(504, "timed out"),
@@ -149,7 +149,7 @@ fn classify(leg: &Leg, result: Result<Response<Bytes>, UpstreamError>) -> Outcom
     if !status.is_success() {
         return failed(status.as_u16(), format!("answered {}", status.as_u16()));
     }
-    if resp.body().len() > LEG_MAX_BYTES {
+    if resp.body().len() as u64 > cap {
         return failed(502, "answer too large");
     }
     let Ok(value) = serde_json::from_slice::<Value>(resp.body()) else {
@@ -194,7 +194,9 @@ impl Aggregate {
                     progress = true;
                     let (child, _) = ids::next_traceparent(Some(&trace));
                     match leg_request(&call, leg, &done, &child) {
-                        Ok(req) => {
+                        Ok(mut req) => {
+                            let cap = LEG_MAX_BYTES.min(call.gateway.max_upstream_body());
+                            req.extensions_mut().insert(crate::platform::UpstreamBodyLimit(cap));
                             let send = platform.upstream().send(req, leg.timeout);
                             let sleep = platform.clock().sleep(leg.timeout);
                             running.push(async move {
@@ -202,7 +204,7 @@ impl Aggregate {
                                     Either::Left((r, _)) => r,
                                     Either::Right(((), _)) => Err(UpstreamError::Timeout),
                                 };
-                                (i, classify(leg, result))
+                                (i, classify(leg, cap, result))
                             });
                         }
                         Err(outcome) => {

@@ -1,19 +1,35 @@
-//! The failed-authentication limit: more than `per_ip` failures in a window
-//! of `per` from one client IP, and that IP gets 429 on authenticated routes
-//! until the window ends. Failures are counted through the limiter port as a
-//! [`Limit::Count`] per IP and window, so the count is shared where the
-//! limiter store is (memory, Durable Objects, DynamoDB). The check itself is
-//! local: an instance that counts a failure past the limit blocks that IP in
-//! its "blocked until" memory for the rest of the window, so requests with
-//! good credentials cost no store round trip. Another instance blocks the IP
-//! at its first failure there (the shared count is already past the limit).
+//! The failed-authentication limit: at most `per_ip` failed credentials are
+//! *evaluated* per window of `per` from one client identity (an IPv4
+//! address, an IPv6 prefix, or the one shared `unknown` identity of requests
+//! without a trusted address); past that, 429 on authenticated routes until
+//! the window ends.
+//!
+//! Every presented credential reserves one unit of the identity's window in
+//! the limiter store *before* it is verified; a credential that verifies
+//! gives its unit back. So a concurrent burst — many requests in one Workers
+//! isolate, one Lambda container per concurrent request — cannot get more
+//! than `per_ip` guesses evaluated, whatever the runtime: the store decides
+//! each reservation atomically. A credential this instance verified recently
+//! skips the reservation (a bounded memory of digests of good credentials),
+//! so clients that reuse a token or key cost no store round trip.
+//!
+//! An instance that sees the window used up blocks the identity in its
+//! "blocked until" memory for the rest of the window (no store call).
 
 use crate::error::GatewayError;
 use crate::limit::Limit;
+use crate::pipeline::client_ip::ClientIp;
 use crate::pipeline::limit::LimiterState;
 use crate::platform::{LimiterStore, Platform, Timestamp};
-use std::net::IpAddr;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::Duration;
+
+/// How long a verified credential skips the reservation.
+const KNOWN_GOOD_FOR: Duration = Duration::from_secs(60);
+/// Credentials remembered as good, per instance.
+const KNOWN_GOOD_MAX: usize = 4096;
 
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct FailureLimit {
@@ -27,48 +43,147 @@ impl Default for FailureLimit {
     }
 }
 
+/// One evaluation of presented credentials, between `reserve` and `settle`.
+#[derive(Debug)]
+pub(crate) struct Attempt {
+    key: String,
+    limit: Limit,
+    end: Timestamp,
+    /// Whether a unit was taken in the store (and must be given back on success).
+    reserved: bool,
+    /// Units left in the window after the reservation.
+    remaining: u64,
+    digest: [u8; 32],
+}
+
+/// Digests of credentials that verified here recently, with when they stop counting as good.
+#[derive(Debug, Default)]
+pub(crate) struct KnownGood(Mutex<HashMap<[u8; 32], Timestamp>>);
+
+impl KnownGood {
+    fn contains(&self, digest: &[u8; 32], now: Timestamp) -> bool {
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(digest).is_some_and(|until| *until > now)
+    }
+
+    fn forget(&self, digest: &[u8; 32]) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(digest);
+    }
+
+    fn insert(&self, digest: [u8; 32], now: Timestamp) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= KNOWN_GOOD_MAX && !map.contains_key(&digest) {
+            map.retain(|_, until| *until > now);
+            // Still full of live entries: forget one. Forgetting only costs a
+            // store round trip the next time that credential comes.
+            if map.len() >= KNOWN_GOOD_MAX
+                && let Some(k) = map.keys().next().copied()
+            {
+                map.remove(&k);
+            }
+        }
+        map.insert(digest, now.plus(KNOWN_GOOD_FOR));
+    }
+}
+
+/// A digest of every credential a request presents to a route's schemes.
+pub(crate) fn credentials_digest(credentials: &[&str]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    for c in credentials {
+        h.update((c.len() as u64).to_le_bytes());
+        h.update(c.as_bytes());
+    }
+    h.finalize().into()
+}
+
 impl FailureLimit {
-    /// The window containing `now`: its key for `ip`, its end, and the
+    /// The window containing `now`: its key for `who`, its end, and the
     /// whole seconds until then.
-    fn window(&self, ip: IpAddr, now: Timestamp) -> (String, Timestamp, u64) {
+    fn window(&self, who: &str, now: Timestamp) -> (String, Timestamp, u64) {
         let per = u64::try_from(self.per.as_micros()).unwrap_or(u64::MAX).max(1);
         let start = Timestamp(now.0 - now.0 % per);
         let end = start.plus(self.per);
-        (format!("authfail:{ip}:{}", start.0), end, end.0.saturating_sub(now.0).div_ceil(1_000_000).max(1))
+        (format!("authfail:{who}:{}", start.0), end, end.0.saturating_sub(now.0).div_ceil(1_000_000).max(1))
     }
 
-    /// 429 when `ip` failed more than the limit in this window (as far as
-    /// this instance has seen). No store call.
-    pub(crate) fn check(&self, blocked: &LimiterState, ip: Option<IpAddr>, now: Timestamp) -> Result<(), GatewayError> {
-        let Some(ip) = ip else { return Ok(()) };
-        let (key, _, retry_after) = self.window(ip, now);
+    /// 429 when `ip` used up its window (as far as this instance has seen).
+    /// No store call. Requests without a trusted address share `unknown`.
+    pub(crate) fn check(
+        &self,
+        blocked: &LimiterState,
+        ip: ClientIp,
+        v6_prefix: u8,
+        now: Timestamp,
+    ) -> Result<(), GatewayError> {
+        let (key, _, retry_after) = self.window(&ip.limit_identity(v6_prefix), now);
         match blocked.blocked_until(&key, now) {
             Some(_) => Err(GatewayError::TooManyAuthFailures { retry_after }),
             None => Ok(()),
         }
     }
 
-    /// Counts one failure for `ip`; past the limit, blocks it here until the
-    /// window ends.
-    pub(crate) async fn record<P: Platform>(
+    /// Before verifying the credentials `digest` stands for: takes one unit
+    /// of the identity's window (429 when none is left), unless they verified
+    /// here recently. A store that cannot be reached does not lock everyone
+    /// out: the attempt goes on unreserved, and the log says so.
+    pub(crate) async fn reserve<P: Platform>(
         &self,
         platform: &P,
         blocked: &LimiterState,
-        ip: Option<IpAddr>,
+        ip: ClientIp,
+        v6_prefix: u8,
+        digest: [u8; 32],
+        now: Timestamp,
+    ) -> Result<Attempt, GatewayError> {
+        let (key, end, retry_after) = self.window(&ip.limit_identity(v6_prefix), now);
+        if blocked.blocked_until(&key, now).is_some() {
+            return Err(GatewayError::TooManyAuthFailures { retry_after });
+        }
+        let limit = Limit::Count { limit: self.per_ip, window_end: end };
+        let mut attempt = Attempt { key, limit, end, reserved: false, remaining: u64::MAX, digest };
+        if blocked.known_good.contains(&digest, now) {
+            return Ok(attempt);
+        }
+        match platform.limiter().acquire(&attempt.key, &limit, 1, now).await {
+            Ok(d) if d.admitted => {
+                attempt.reserved = true;
+                attempt.remaining = d.remaining;
+                Ok(attempt)
+            }
+            Ok(_) => {
+                blocked.block(&attempt.key, end, now);
+                Err(GatewayError::TooManyAuthFailures { retry_after })
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, key = %attempt.key, "auth failure counter unavailable; credential checked unreserved");
+                Ok(attempt)
+            }
+        }
+    }
+
+    /// After verifying: a good credential gives its unit back (and skips the
+    /// reservation for a while); a failed one keeps it, and the window's last
+    /// unit blocks the identity here until the window ends.
+    pub(crate) async fn settle<P: Platform>(
+        &self,
+        platform: &P,
+        blocked: &LimiterState,
+        attempt: Attempt,
+        verified: bool,
         now: Timestamp,
     ) {
-        let Some(ip) = ip else { return };
-        let (key, end, _) = self.window(ip, now);
-        let limit = Limit::Count { limit: u64::MAX, window_end: end };
-        match platform.limiter().acquire(&key, &limit, 1, now).await {
-            Ok(d) => {
-                let count = u64::MAX - d.remaining;
-                if count > self.per_ip {
-                    blocked.block(&key, end, now);
-                }
+        if verified {
+            blocked.known_good.insert(attempt.digest, now);
+            if attempt.reserved
+                && let Err(e) = platform.limiter().release(&attempt.key, &attempt.limit, 1, now).await
+            {
+                tracing::warn!(error = %e, key = %attempt.key, "could not give back an auth-failure unit");
             }
-            // The limit protects against guessing; a store outage must not lock everyone out.
-            Err(e) => tracing::warn!(error = %e, "auth failure counter unavailable"),
+        } else {
+            blocked.known_good.forget(&attempt.digest);
+            if attempt.reserved && attempt.remaining == 0 {
+                blocked.block(&attempt.key, attempt.end, now);
+            }
         }
     }
 }

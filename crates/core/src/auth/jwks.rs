@@ -3,7 +3,10 @@
 //! port, parsed (RFC 7517 signature keys only), cached in memory with a TTL
 //! from `Cache-Control: max-age`, and refreshed on expiry or on an unknown
 //! `kid` at most once a minute (spec §4, §7). A failing endpoint keeps the
-//! last good keys.
+//! last good keys. One fetch per key set is in flight at a time in an
+//! instance: concurrent requests that need its answer wait for it (bounded),
+//! the others use the cached keys, so a cold start or an outage never turns
+//! a burst of requests into a burst of fetches.
 
 use super::JwtError;
 use super::keys::{Alg, KeyKind, VerifyKey};
@@ -15,6 +18,7 @@ use futures_util::future::{Either, select};
 use serde::Deserialize;
 use std::pin::pin;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::Waker;
 use std::time::Duration;
 
 /// Deadline of one JWKS request.
@@ -26,8 +30,13 @@ pub(super) const DEFAULT_TTL: Duration = Duration::from_secs(5 * 60);
 pub(super) const MIN_TTL: Duration = Duration::from_secs(60);
 pub(super) const MAX_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 /// While no key was ever fetched, a failed fetch is not retried sooner than
-/// this (every request would otherwise wait on a dead endpoint).
+/// this (every request would otherwise wait on a dead endpoint); the wait
+/// doubles with each further failure, up to [`REFRESH_INTERVAL`].
 pub(super) const EMPTY_RETRY: Duration = Duration::from_secs(5);
+/// How often a request waiting for another's fetch looks whether it ended,
+/// where it cannot be woken by it (wasm: Workers).
+#[cfg(target_family = "wasm")]
+const WAIT_POLL: Duration = Duration::from_millis(20);
 /// Larger JWKS documents are refused.
 const MAX_BODY_BYTES: usize = 256 * 1024;
 /// Usable keys kept from one document (the rest are ignored).
@@ -50,6 +59,23 @@ struct State {
     last_refresh: Option<Timestamp>,
     /// No keys yet and the last fetch failed: no new attempt before this.
     empty_retry_at: Timestamp,
+    /// Failed fetches in a row while no key was ever fetched (sets the back-off).
+    empty_failures: u32,
+    /// The fetch in flight, if any: one per key set at a time.
+    flight: Option<Flight>,
+    /// Number of the last flight started.
+    flights: u64,
+    /// Number of the last flight that stored keys.
+    stored_by: u64,
+}
+
+/// A fetch in flight, made by the request that started it; the requests
+/// that wait for it are woken when it ends (stored keys, failed, or was
+/// dropped with its request). On wasm nobody registers here: waiting
+/// requests look on a timer of their own (see `landed`).
+struct Flight {
+    id: u64,
+    waiters: Vec<Waker>,
 }
 
 fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
@@ -61,10 +87,22 @@ fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
 /// What the cache says before a lookup.
 enum Plan {
     Use(Arc<[VerifyKey]>),
-    /// Fetch; fall back to these keys (if any) when the fetch fails.
-    Fetch(Option<Arc<[VerifyKey]>>),
+    /// Fetch as flight `id`; fall back to these keys (if any) when it fails.
+    Fetch {
+        id: u64,
+        fallback: Option<Arc<[VerifyKey]>>,
+    },
+    /// Another request's fetch is in flight: wait for it.
+    Wait(u64),
     /// No keys and a recent failure: do not try again yet.
     NoKeys,
+}
+
+/// Back-off after a failed fetch while no key was ever fetched: 5 s, then
+/// doubling up to the refresh interval (once a minute in a long outage).
+fn empty_backoff(failures: u32) -> Duration {
+    let doublings = failures.saturating_sub(1).min(8);
+    (EMPTY_RETRY * (1u32 << doublings)).min(REFRESH_INTERVAL)
 }
 
 impl Jwks {
@@ -74,62 +112,158 @@ impl Jwks {
     }
 
     /// The keys to verify with, fetching or refreshing first when the cache
-    /// says so; `true` when they were fetched by this call. `unknown_kid`
-    /// asks for a refresh because the token's `kid` was not among the cached
-    /// keys (rate limited like every refresh).
+    /// says so; `true` when they were fetched during this call (by it, or by
+    /// the fetch it waited for). `unknown_kid` asks for a refresh because
+    /// the token's `kid` was not among the cached keys (rate limited like
+    /// every refresh).
+    ///
+    /// At most one fetch per key set is in flight in this instance. A
+    /// request with no usable cached answer (none cached yet, or an unknown
+    /// `kid` while a refresh is under way) waits for it, for at most
+    /// [`FETCH_TIMEOUT`] in all; one with cached keys uses them at once.
     pub(super) async fn keys<P: Platform>(
         &self,
         platform: &P,
         now: Timestamp,
         unknown_kid: bool,
     ) -> Result<(Arc<[VerifyKey]>, bool), JwtError> {
-        let plan = self.plan(now, unknown_kid);
-        match plan {
-            Plan::Use(keys) => Ok((keys, false)),
-            Plan::NoKeys => Err(JwtError::NoKeys),
-            Plan::Fetch(fallback) => match self.fetch(platform).await {
-                Ok((keys, ttl)) => {
-                    let keys: Arc<[VerifyKey]> = keys.into();
-                    let mut state = lock(&self.state);
-                    state.keys = Some(keys.clone());
-                    state.expires_at = now.plus(ttl);
-                    Ok((keys, true))
-                }
-                Err(why) => {
-                    tracing::warn!(issuer = %self.issuer, reason = %why, "JWKS fetch failed; keeping the last good keys");
-                    match fallback {
-                        Some(keys) => Ok((keys, false)),
-                        None => {
-                            let mut state = lock(&self.state);
-                            if state.keys.is_none() {
-                                state.empty_retry_at = now.plus(EMPTY_RETRY);
-                            }
-                            // A concurrent fetch may have succeeded meanwhile.
-                            state.keys.clone().map(|keys| (keys, false)).ok_or(JwtError::NoKeys)
+        // Created lazily, and only polled while waiting for another fetch.
+        let mut deadline = pin!(async { platform.clock().sleep(FETCH_TIMEOUT).await });
+        loop {
+            match self.plan(now, unknown_kid) {
+                Plan::Use(keys) => return Ok((keys, false)),
+                Plan::NoKeys => return Err(JwtError::NoKeys),
+                Plan::Fetch { id, fallback } => return self.lead(platform, now, id, fallback).await,
+                Plan::Wait(id) => match select(pin!(self.landed(platform, id)), deadline.as_mut()).await {
+                    Either::Left(((), _)) => {
+                        let state = lock(&self.state);
+                        if state.stored_by >= id
+                            && let Some(keys) = state.keys.clone()
+                        {
+                            return Ok((keys, true));
                         }
+                        // The fetch failed (the plan now says so) or was
+                        // dropped with its request (this one may take over).
                     }
-                }
-            },
+                    Either::Right(((), _)) => {
+                        tracing::warn!(issuer = %self.issuer, "gave up waiting for a JWKS fetch in flight");
+                        return lock(&self.state).keys.clone().map(|keys| (keys, false)).ok_or(JwtError::NoKeys);
+                    }
+                },
+            }
         }
     }
 
-    /// Decides under the lock, and reserves the refresh slot before the
-    /// fetch starts so that concurrent requests cannot refresh twice.
+    /// Runs flight `id`: fetches, stores the outcome, wakes the waiters.
+    async fn lead<P: Platform>(
+        &self,
+        platform: &P,
+        now: Timestamp,
+        id: u64,
+        fallback: Option<Arc<[VerifyKey]>>,
+    ) -> Result<(Arc<[VerifyKey]>, bool), JwtError> {
+        // Ends the flight even when this request is dropped mid-fetch.
+        let _landing = Landing { jwks: self, id };
+        match self.fetch(platform).await {
+            Ok((keys, ttl)) => {
+                let keys: Arc<[VerifyKey]> = keys.into();
+                let mut state = lock(&self.state);
+                state.keys = Some(keys.clone());
+                state.expires_at = now.plus(ttl);
+                state.empty_failures = 0;
+                state.stored_by = id;
+                Ok((keys, true))
+            }
+            Err(why) => {
+                tracing::warn!(issuer = %self.issuer, reason = %why, "JWKS fetch failed; keeping the last good keys");
+                match fallback {
+                    Some(keys) => Ok((keys, false)),
+                    None => {
+                        let mut state = lock(&self.state);
+                        if state.keys.is_none() {
+                            state.empty_failures = state.empty_failures.saturating_add(1);
+                            state.empty_retry_at = now.plus(empty_backoff(state.empty_failures));
+                        }
+                        state.keys.clone().map(|keys| (keys, false)).ok_or(JwtError::NoKeys)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Ready once flight `id` is no longer in flight: woken by the fetching
+    /// request when it ends.
+    #[cfg(not(target_family = "wasm"))]
+    async fn landed<P: Platform>(&self, _platform: &P, id: u64) {
+        use std::task::{Context, Poll};
+        std::future::poll_fn(move |cx: &mut Context<'_>| {
+            let mut state = lock(&self.state);
+            match &mut state.flight {
+                Some(flight) if flight.id == id => {
+                    if !flight.waiters.iter().any(|w| w.will_wake(cx.waker())) {
+                        flight.waiters.push(cx.waker().clone());
+                    }
+                    Poll::Pending
+                }
+                _ => Poll::Ready(()),
+            }
+        })
+        .await
+    }
+
+    /// Ready once flight `id` is no longer in flight, looked at on a timer of
+    /// the waiting request's own. Workers resumes a request only from its own
+    /// context: woken by the fetching request, this request's next I/O would
+    /// run in that request's context, which workerd refuses ("Cannot perform
+    /// I/O on behalf of a different request").
+    #[cfg(target_family = "wasm")]
+    async fn landed<P: Platform>(&self, platform: &P, id: u64) {
+        while lock(&self.state).flight.as_ref().is_some_and(|f| f.id == id) {
+            platform.clock().sleep(WAIT_POLL).await;
+        }
+    }
+
+    /// Decides under the lock. A fetch is started only when none is in
+    /// flight, and a refresh reserves its once-a-minute slot before it
+    /// starts, so that concurrent requests cannot fetch twice.
     fn plan(&self, now: Timestamp, unknown_kid: bool) -> Plan {
         let mut state = lock(&self.state);
+        let in_flight = state.flight.as_ref().map(|f| f.id);
         let Some(keys) = state.keys.clone() else {
             // The first fetch is not rate limited (spec §7), only backed off
             // after a failure.
-            return if now < state.empty_retry_at { Plan::NoKeys } else { Plan::Fetch(None) };
+            return match in_flight {
+                Some(id) => Plan::Wait(id),
+                None if now < state.empty_retry_at => Plan::NoKeys,
+                None => Self::take_off(&mut state, None),
+            };
         };
+        if let Some(id) = in_flight {
+            // A refresh is under way: its answer is what an unknown kid needs;
+            // everyone else has an answer already.
+            return if unknown_kid { Plan::Wait(id) } else { Plan::Use(keys) };
+        }
         let wants_refresh = unknown_kid || now >= state.expires_at;
         let may_refresh = state.last_refresh.is_none_or(|last| now.since(last) >= REFRESH_INTERVAL);
         if wants_refresh && may_refresh {
             state.last_refresh = Some(now);
-            Plan::Fetch(Some(keys))
+            Self::take_off(&mut state, Some(keys))
         } else {
             Plan::Use(keys)
         }
+    }
+
+    /// Requests waiting for the fetch in flight (tests watch them arrive).
+    #[cfg(test)]
+    fn waiting(&self) -> usize {
+        lock(&self.state).flight.as_ref().map_or(0, |f| f.waiters.len())
+    }
+
+    fn take_off(state: &mut State, fallback: Option<Arc<[VerifyKey]>>) -> Plan {
+        state.flights += 1;
+        let id = state.flights;
+        state.flight = Some(Flight { id, waiters: Vec::new() });
+        Plan::Fetch { id, fallback }
     }
 
     /// One GET of the JWKS, with its deadline: the usable keys and how long
@@ -155,6 +289,29 @@ impl Jwks {
         let ttl = cache_ttl(response.headers());
         let keys = parse_jwks(response.body())?;
         Ok((keys, ttl))
+    }
+}
+
+/// Ends a flight when its fetch is over or its request is dropped, and
+/// wakes the requests waiting for it (after the outcome is stored).
+struct Landing<'a> {
+    jwks: &'a Jwks,
+    id: u64,
+}
+
+impl Drop for Landing<'_> {
+    fn drop(&mut self) {
+        let waiters = {
+            let mut state = lock(&self.jwks.state);
+            match state.flight.take() {
+                Some(flight) if flight.id == self.id => flight.waiters,
+                other => {
+                    state.flight = other;
+                    Vec::new()
+                }
+            }
+        };
+        waiters.into_iter().for_each(Waker::wake);
     }
 }
 
@@ -275,4 +432,380 @@ fn parse_jwk(raw: &RawJwk) -> Result<Option<VerifyKey>, String> {
 fn member(value: &Option<String>, name: &str) -> Result<Vec<u8>, String> {
     let text = value.as_deref().ok_or_else(|| format!("`{name}` is missing"))?;
     URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')).map_err(|_| format!("`{name}` is not base64url"))
+}
+
+/// Concurrency of the cache: many requests, one fetch (issue 9 finding 10).
+/// Driven by a JWKS endpoint that answers only when the test opens its gate,
+/// and a clock whose sleeps end only when the test fires them, so that every
+/// request is provably in flight at once.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platform::memory::{MemoryAnalytics, MemoryCache, MemoryKv, MemoryLimiter, QueuedDeferrer};
+    use crate::platform::{MaybeSend, Runtime, UpstreamError};
+    use futures_executor::block_on;
+    use futures_util::future::join_all;
+    use std::future::Future;
+    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+    use std::task::{Context, Poll, Waker};
+
+    /// A public test key (the conformance suite's `ec` key, P-256).
+    const JWKS: &str = r#"{"keys": [{"kty": "EC", "crv": "P-256", "kid": "k1", "alg": "ES256",
+        "x": "R66fa_dbIw7-zuVfpir77rNddhKrNWl9eTu45EwTM_A", "y": "JrsHJwcB2_lzlqUngA5FSFUC6UcvHeBKt2PswmbFPeI"}]}"#;
+    const START: Timestamp = Timestamp(1_790_000_000_000_000);
+
+    /// Something the test opens: pending futures registered on it wake then.
+    #[derive(Default)]
+    struct Gate {
+        state: Mutex<(u64, Vec<Waker>)>,
+    }
+
+    impl Gate {
+        fn generation(&self) -> u64 {
+            self.state.lock().expect("gate").0
+        }
+        /// Ends every wait that started before this call.
+        fn open(&self) {
+            let wakers = {
+                let mut state = self.state.lock().expect("gate");
+                state.0 += 1;
+                std::mem::take(&mut state.1)
+            };
+            wakers.into_iter().for_each(Waker::wake);
+        }
+        /// Ready once the gate was opened after `since`.
+        fn wait(&self, since: u64) -> impl Future<Output = ()> + '_ {
+            std::future::poll_fn(move |cx: &mut Context<'_>| {
+                let mut state = self.state.lock().expect("gate");
+                if state.0 > since {
+                    return Poll::Ready(());
+                }
+                state.1.push(cx.waker().clone());
+                Poll::Pending
+            })
+        }
+    }
+
+    /// A JWKS endpoint that counts requests and answers when its gate opens.
+    struct SlowJwks {
+        calls: AtomicUsize,
+        up: std::sync::atomic::AtomicBool,
+        gate: Gate,
+    }
+
+    impl UpstreamClient for SlowJwks {
+        fn send(
+            &self,
+            _request: http::Request<Bytes>,
+            _timeout: Duration,
+        ) -> impl Future<Output = Result<http::Response<Bytes>, UpstreamError>> + MaybeSend {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            let since = self.gate.generation();
+            async move {
+                self.gate.wait(since).await;
+                if self.up.load(Ordering::SeqCst) {
+                    Ok(http::Response::new(Bytes::from_static(JWKS.as_bytes())))
+                } else {
+                    Err(UpstreamError::Connect("connection refused".into()))
+                }
+            }
+        }
+    }
+
+    /// A clock whose `sleep`s end only when the test fires them.
+    struct FiredClock {
+        now: AtomicU64,
+        timers: Gate,
+    }
+
+    impl Clock for FiredClock {
+        fn now(&self) -> Timestamp {
+            Timestamp(self.now.load(Ordering::SeqCst))
+        }
+        fn sleep(&self, _duration: Duration) -> impl Future<Output = ()> + MaybeSend {
+            let since = self.timers.generation();
+            self.timers.wait(since)
+        }
+    }
+
+    struct TestPlatform {
+        upstream: SlowJwks,
+        clock: FiredClock,
+        limiter: MemoryLimiter,
+        kv: MemoryKv,
+        cache: MemoryCache,
+        analytics: MemoryAnalytics,
+        deferred: QueuedDeferrer,
+    }
+
+    impl TestPlatform {
+        fn new(up: bool) -> TestPlatform {
+            TestPlatform {
+                upstream: SlowJwks { calls: AtomicUsize::new(0), up: up.into(), gate: Gate::default() },
+                clock: FiredClock { now: AtomicU64::new(START.0), timers: Gate::default() },
+                limiter: MemoryLimiter::default(),
+                kv: MemoryKv::default(),
+                cache: MemoryCache::default(),
+                analytics: MemoryAnalytics::default(),
+                deferred: QueuedDeferrer::default(),
+            }
+        }
+        fn calls(&self) -> usize {
+            self.upstream.calls.load(Ordering::SeqCst)
+        }
+        fn answer(&self) {
+            self.upstream.gate.open();
+        }
+        fn set_up(&self, up: bool) {
+            self.upstream.up.store(up, Ordering::SeqCst);
+        }
+        fn advance(&self, d: Duration) {
+            self.clock.now.fetch_add(u64::try_from(d.as_micros()).expect("small"), Ordering::SeqCst);
+        }
+        fn now(&self) -> Timestamp {
+            self.clock.now()
+        }
+    }
+
+    impl Platform for TestPlatform {
+        type Upstream = SlowJwks;
+        type Clock = FiredClock;
+        type Limiter = MemoryLimiter;
+        type Kv = MemoryKv;
+        type Cache = MemoryCache;
+        type Analytics = MemoryAnalytics;
+        type Defer = QueuedDeferrer;
+        fn runtime(&self) -> Runtime {
+            Runtime::Local
+        }
+        fn upstream(&self) -> &SlowJwks {
+            &self.upstream
+        }
+        fn clock(&self) -> &FiredClock {
+            &self.clock
+        }
+        fn limiter(&self) -> &MemoryLimiter {
+            &self.limiter
+        }
+        fn kv(&self) -> &MemoryKv {
+            &self.kv
+        }
+        fn cache(&self) -> &MemoryCache {
+            &self.cache
+        }
+        fn analytics(&self) -> &MemoryAnalytics {
+            &self.analytics
+        }
+        fn defer(&self) -> &QueuedDeferrer {
+            &self.deferred
+        }
+    }
+
+    fn jwks() -> Jwks {
+        Jwks::new("main", "https://issuer.test/jwks.json".parse().expect("uri"))
+    }
+
+    /// Polls a future once (it must not be ready yet).
+    fn poll_once<F: Future + Unpin>(f: &mut F) -> Poll<F::Output> {
+        let mut cx = Context::from_waker(Waker::noop());
+        std::pin::Pin::new(f).poll(&mut cx)
+    }
+
+    type KeysResult = Result<(Arc<[VerifyKey]>, bool), JwtError>;
+
+    fn kids(result: &KeysResult) -> Vec<String> {
+        match result {
+            Ok((keys, _)) => keys.iter().filter_map(|k| k.kid.clone()).collect(),
+            Err(e) => vec![format!("error: {e}")],
+        }
+    }
+
+    const N: usize = 20;
+
+    #[test]
+    fn concurrent_requests_on_a_cold_cache_fetch_once() {
+        let platform = TestPlatform::new(true);
+        let jwks = jwks();
+        let now = platform.now();
+        let mut all = Box::pin(join_all((0..N).map(|_| jwks.keys(&platform, now, false))));
+        assert!(poll_once(&mut all).is_pending(), "the endpoint has not answered");
+        assert_eq!(platform.calls(), 1, "one fetch in flight, the other {} requests wait for it", N - 1);
+        platform.answer();
+        let results = block_on(all);
+        assert_eq!(platform.calls(), 1);
+        for result in &results {
+            assert_eq!(kids(result), ["k1"], "every request got the fetched keys");
+        }
+        // The keys are as fresh as they get for every waiter: an unknown kid
+        // right after does not start a second fetch for each of them.
+        assert!(results.iter().all(|r| matches!(r, Ok((_, true)))), "waiters count the fetch as theirs");
+    }
+
+    #[test]
+    fn concurrent_requests_during_an_outage_fetch_once_then_back_off() {
+        let platform = TestPlatform::new(false);
+        let jwks = jwks();
+        let now = platform.now();
+        let mut all = Box::pin(join_all((0..N).map(|_| jwks.keys(&platform, now, false))));
+        assert!(poll_once(&mut all).is_pending());
+        assert_eq!(platform.calls(), 1);
+        platform.answer();
+        let results = block_on(all);
+        assert!(
+            results.iter().all(|r| matches!(r, Err(JwtError::NoKeys))),
+            "{:?}",
+            results.iter().map(kids).collect::<Vec<_>>()
+        );
+        assert_eq!(platform.calls(), 1, "the failed fetch was shared");
+        // Right after, another burst fails fast without calling the endpoint.
+        let again = block_on(join_all((0..N).map(|_| jwks.keys(&platform, now, false))));
+        assert!(again.iter().all(|r| matches!(r, Err(JwtError::NoKeys))));
+        assert_eq!(platform.calls(), 1);
+    }
+
+    #[test]
+    fn a_sustained_outage_on_a_cold_cache_backs_off_to_once_a_minute() {
+        let platform = TestPlatform::new(false);
+        let jwks = jwks();
+        let mut attempts = 0;
+        let mut waited = Vec::new();
+        for _ in 0..8 {
+            let before = platform.calls();
+            let mut wait = Duration::ZERO;
+            // Ask once a second until the cache tries the endpoint again.
+            loop {
+                let mut call = Box::pin(jwks.keys(&platform, platform.now(), false));
+                let result = match poll_once(&mut call) {
+                    Poll::Ready(result) => result,
+                    Poll::Pending => {
+                        platform.answer();
+                        block_on(call)
+                    }
+                };
+                assert!(matches!(result, Err(JwtError::NoKeys)));
+                if platform.calls() > before {
+                    break;
+                }
+                platform.advance(Duration::from_secs(1));
+                wait += Duration::from_secs(1);
+            }
+            attempts += 1;
+            waited.push(wait.as_secs());
+        }
+        assert_eq!(attempts, 8);
+        assert_eq!(waited, [0, 5, 10, 20, 40, 60, 60, 60], "first fetch, then 5 s doubling up to once a minute");
+    }
+
+    #[test]
+    fn a_refresh_in_flight_does_not_hold_up_requests_that_have_cached_keys() {
+        let platform = TestPlatform::new(true);
+        let jwks = jwks();
+        let mut first = Box::pin(jwks.keys(&platform, platform.now(), false));
+        assert!(poll_once(&mut first).is_pending());
+        platform.answer();
+        assert_eq!(kids(&block_on(first)), ["k1"]);
+        // The keys expire; the endpoint is slow (and then down).
+        platform.advance(DEFAULT_TTL);
+        platform.set_up(false);
+        let now = platform.now();
+        let mut refresh = Box::pin(jwks.keys(&platform, now, false));
+        assert!(poll_once(&mut refresh).is_pending(), "the refresh is in flight");
+        for _ in 0..N {
+            let mut other = Box::pin(jwks.keys(&platform, now, false));
+            match poll_once(&mut other) {
+                Poll::Ready(result) => assert_eq!(kids(&result), ["k1"], "answered at once from the cache"),
+                Poll::Pending => panic!("a request with cached keys waited for the refresh"),
+            }
+        }
+        assert_eq!(platform.calls(), 2, "one refresh");
+        platform.answer();
+        assert_eq!(kids(&block_on(refresh)), ["k1"], "the last good keys stay");
+        // Unknown kids do not start another refresh within the minute.
+        for _ in 0..N {
+            assert_eq!(kids(&block_on(jwks.keys(&platform, now, true))), ["k1"]);
+        }
+        assert_eq!(platform.calls(), 2);
+    }
+
+    #[test]
+    fn concurrent_requests_on_threads_fetch_once() {
+        // As on tokio's multi-threaded runtime: each request on its own thread.
+        let platform = TestPlatform::new(true);
+        let jwks = jwks();
+        let now = platform.now();
+        let results = std::thread::scope(|scope| {
+            let first = scope.spawn(|| block_on(jwks.keys(&platform, now, false)));
+            while platform.calls() == 0 {
+                std::thread::yield_now();
+            }
+            let others: Vec<_> = (1..N).map(|_| scope.spawn(|| block_on(jwks.keys(&platform, now, false)))).collect();
+            // Open the gate only once every other request waits for the fetch.
+            let mut spins = 0u32;
+            while jwks.waiting() < N - 1 {
+                spins += 1;
+                assert!(spins < 200_000, "only {} of {} requests wait", jwks.waiting(), N - 1);
+                std::thread::yield_now();
+            }
+            assert_eq!(platform.calls(), 1);
+            platform.answer();
+            std::iter::once(first).chain(others).map(|t| t.join().expect("no panic")).collect::<Vec<_>>()
+        });
+        assert_eq!(platform.calls(), 1);
+        assert!(results.iter().all(|r| kids(r) == ["k1"]));
+    }
+
+    #[test]
+    fn a_request_dropped_mid_fetch_hands_the_fetch_over() {
+        let platform = TestPlatform::new(true);
+        let jwks = jwks();
+        let now = platform.now();
+        let mut leader = Box::pin(jwks.keys(&platform, now, false));
+        assert!(poll_once(&mut leader).is_pending());
+        let mut waiters = Box::pin(join_all((1..N).map(|_| jwks.keys(&platform, now, false))));
+        assert!(poll_once(&mut waiters).is_pending());
+        assert_eq!(platform.calls(), 1);
+        // The client of the fetching request goes away: its request is dropped.
+        drop(leader);
+        // One waiter takes over; the others wait for it.
+        assert!(poll_once(&mut waiters).is_pending());
+        assert_eq!(platform.calls(), 2);
+        platform.answer();
+        let results = block_on(waiters);
+        assert!(results.iter().all(|r| kids(r) == ["k1"]));
+        assert_eq!(platform.calls(), 2);
+    }
+
+    #[test]
+    fn waiting_for_a_fetch_is_bounded_by_the_fetch_timeout() {
+        let platform = TestPlatform::new(true);
+        let jwks = jwks();
+        let now = platform.now();
+        let mut all = Box::pin(join_all((0..N).map(|_| jwks.keys(&platform, now, false))));
+        assert!(poll_once(&mut all).is_pending());
+        // The endpoint never answers; the deadlines (the fetch's, the waits') pass.
+        platform.clock.timers.open();
+        let results = block_on(all);
+        assert!(results.iter().all(|r| matches!(r, Err(JwtError::NoKeys))));
+        assert_eq!(platform.calls(), 1);
+    }
+
+    #[test]
+    fn unknown_kids_during_a_refresh_wait_for_its_keys() {
+        let platform = TestPlatform::new(true);
+        let jwks = jwks();
+        let mut first = Box::pin(jwks.keys(&platform, platform.now(), false));
+        assert!(poll_once(&mut first).is_pending());
+        platform.answer();
+        assert!(block_on(first).is_ok());
+        // A rotation: tokens with a new kid arrive together (the first fetch
+        // does not count against the once-a-minute refresh).
+        let now = platform.now();
+        let mut all = Box::pin(join_all((0..N).map(|_| jwks.keys(&platform, now, true))));
+        assert!(poll_once(&mut all).is_pending());
+        assert_eq!(platform.calls(), 2, "one refresh for all unknown kids");
+        platform.answer();
+        let results = block_on(all);
+        assert!(results.iter().all(|r| matches!(r, Ok((_, true)))), "each got the refreshed keys");
+        assert_eq!(platform.calls(), 2);
+    }
 }

@@ -70,6 +70,34 @@ impl Identity {
 }
 
 impl Auth {
+    /// Where `scheme` reads its credential.
+    pub(crate) fn source(&self, scheme: Scheme) -> Option<&Source> {
+        match scheme {
+            Scheme::Jwt(i) => self.jwt.get(i).map(|s| &s.source),
+            Scheme::ApiKey(i) => self.api_keys.get(i).map(|s| &s.source),
+        }
+    }
+
+    /// The credentials a request presents to `schemes`, in order (for the
+    /// failed-authentication limit); `Err` when one is ambiguous (400).
+    pub(crate) fn presented(
+        &self,
+        schemes: &[Scheme],
+        headers: &HeaderMap,
+        query: Option<&str>,
+    ) -> Result<Vec<String>, GatewayError> {
+        let mut out = Vec::new();
+        for scheme in schemes {
+            let Some(source) = self.source(*scheme) else { continue };
+            match credentials::extract(source, headers, query) {
+                Extracted::None => {}
+                Extracted::Ambiguous(why) => return Err(GatewayError::BadRequest(why.into())),
+                Extracted::One(c) => out.push(c),
+            }
+        }
+        Ok(out)
+    }
+
     /// Tries the route's schemes in order; the first credential that verifies
     /// wins. No credential at all: 401 without `error`; only bad ones: 401
     /// `invalid_token` (the reasons go to the log, never to the client).
@@ -128,7 +156,7 @@ impl Auth {
             identity.claim_headers.push((header.clone(), value));
         }
         if let Some(sub) = identity.claim_str("sub")
-            && let Some(found) = self.consumers.by_subject(platform, &sub).await
+            && let Some(found) = self.consumers.by_subject(platform, &scheme.issuer.name, &sub).await
         {
             identity.consumer = Some(found.id);
             identity.plan = found.plan;

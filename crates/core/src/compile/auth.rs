@@ -79,6 +79,10 @@ pub(crate) fn compile(parsed: &Parsed, problems: &mut Problems) -> Auth {
         }
     }
     let mut consumers = Consumers::default();
+    let issuers: Vec<&str> = cfg.auth.jwt.keys().map(String::as_str).collect();
+    if let [only] = issuers.as_slice() {
+        consumers.sole_issuer = Some((*only).to_owned());
+    }
     let consumer_nodes = parsed.tree.get("consumers").map(|(n, _)| n.items().to_vec()).unwrap_or_default();
     for (i, c) in cfg.consumers.iter().enumerate() {
         let at = consumer_nodes
@@ -100,11 +104,20 @@ pub(crate) fn compile(parsed: &Parsed, problems: &mut Problems) -> Auth {
                 Err(e) => problems.push(at, format!("consumer `{}`: {e}", c.id)),
             }
         }
-        for sub in &c.jwt_subjects {
-            if consumers.subjects.iter().any(|(s, _)| s == sub) {
-                problems.push(at, format!("consumer `{}`: subject `{sub}` belongs to another consumer", c.id));
+        let subjects_at = consumer_nodes.get(i).and_then(|n| n.get("jwt_subjects")).map(|(n, _)| n);
+        for (k, entry) in c.jwt_subjects.iter().enumerate() {
+            let at = subjects_at.map_or(at, |n| n.items().get(k).map_or(n.loc, |item| item.loc));
+            let (issuer, sub) = match crate::auth::consumers::qualify(entry, &issuers) {
+                Ok(pair) => pair,
+                Err(e) => {
+                    problems.push(at, format!("consumer `{}`: {e}", c.id));
+                    continue;
+                }
+            };
+            if consumers.subjects.iter().any(|(i, s, _)| i == issuer && s == sub) {
+                problems.push(at, format!("consumer `{}`: subject `{issuer}:{sub}` belongs to another consumer", c.id));
             }
-            consumers.subjects.push((sub.clone(), c.id.clone()));
+            consumers.subjects.push((issuer.to_owned(), sub.to_owned(), c.id.clone()));
         }
     }
     let failures = match &cfg.auth_failures {

@@ -3,6 +3,7 @@
 //! semantic problem with its location. Never panics on any config.
 
 pub(crate) mod auth;
+pub(crate) mod bounds;
 pub(crate) mod cors;
 pub(crate) mod limit;
 pub(crate) mod route;
@@ -38,11 +39,16 @@ fn compile(mut parsed: Parsed) -> Result<Gateway, ConfigErrors> {
     {
         problems.push(parsed.loc(&["admin", "token"]), "admin.token is empty");
     }
+    let bounds = bounds::compile(&parsed, &mut problems);
     if cfg.limits.max_header_bytes < 1024 {
         problems.push(parsed.loc(&["limits", "max_header_bytes"]), "limits.max_header_bytes must be at least 1024");
     }
     if cfg.client_ip == ClientIpMode::XForwardedFor && cfg.trusted_hops == 0 {
         problems.push(parsed.loc(&["trusted_hops"]), "trusted_hops must be at least 1");
+    }
+    let ipv6_key_prefix = cfg.ipv6_key_prefix.unwrap_or(crate::pipeline::client_ip::DEFAULT_V6_PREFIX);
+    if !(1..=128).contains(&ipv6_key_prefix) {
+        problems.push(parsed.loc(&["ipv6_key_prefix"]), "ipv6_key_prefix must be between 1 and 128");
     }
     if !problems.is_empty() {
         return Err(problems.finish());
@@ -57,8 +63,10 @@ fn compile(mut parsed: Parsed) -> Result<Gateway, ConfigErrors> {
         cors,
         max_body_bytes: cfg.limits.max_body_bytes,
         max_header_bytes: cfg.limits.max_header_bytes,
+        bounds,
         client_ip: cfg.client_ip,
         trusted_hops: cfg.trusted_hops,
+        ipv6_key_prefix,
         admin_token: cfg.admin.token.clone(),
         plans,
         limiter: crate::pipeline::limit::LimiterState::default(),

@@ -34,6 +34,8 @@ pub(crate) struct Route {
     pub query: QueryEdits,
     pub response_headers: Vec<(HeaderName, HeaderValue)>,
     pub response_remove: Vec<HeaderName>,
+    /// Method-override headers reach the upstream (`allow_method_override`).
+    pub allow_method_override: bool,
     pub policy: super::auth::RoutePolicy,
     pub rate_limit: Option<super::limit::Policy>,
     pub aggregate: Option<crate::aggregate::Aggregate>,
@@ -41,6 +43,15 @@ pub(crate) struct Route {
 }
 
 impl Route {
+    /// The upstream answer cap for this route: `limits.max_upstream_body`,
+    /// and at most the translation cap when the answer is translated.
+    pub(crate) fn answer_limit(&self, max_upstream_body: u64) -> u64 {
+        match self.translate {
+            Some(_) => max_upstream_body.min(crate::translate::MAX_ANSWER_BYTES as u64),
+            None => max_upstream_body,
+        }
+    }
+
     pub(crate) fn accepts(&self, method: &Method) -> bool {
         match &self.methods {
             None => true,
@@ -299,6 +310,7 @@ pub(crate) fn compile_route(
         query: QueryEdits { set: query_set, remove: cfg.request.query.remove.clone() },
         response_headers,
         response_remove: response.remove,
+        allow_method_override: cfg.allow_method_override,
         policy,
     }
 }

@@ -120,6 +120,7 @@ const TOP_KEYS: &[&str] = &[
     "cors",
     "client_ip",
     "trusted_hops",
+    "ipv6_key_prefix",
     "auth_failures",
     "auth",
     "consumers",
@@ -178,6 +179,9 @@ fn read_sections(tree: &Node, problems: &mut Problems) -> (Config, Vec<usize>, V
     config.trusted_hops = 1;
     if let Some((node, _)) = root.get("trusted_hops") {
         config.trusted_hops = read(node, "trusted_hops: ", problems).unwrap_or(1);
+    }
+    if let Some((node, _)) = root.get("ipv6_key_prefix") {
+        config.ipv6_key_prefix = read(node, "ipv6_key_prefix: ", problems);
     }
     if let Some((node, _)) = root.get("auth") {
         config.auth = read(node, "auth: ", problems).unwrap_or_default();

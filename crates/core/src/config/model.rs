@@ -25,11 +25,34 @@ pub struct LimitsConfig {
     pub max_body_bytes: u64,
     #[serde(default = "default_max_header")]
     pub max_header_bytes: u64,
+    /// Largest upstream answer body read (default 16 MiB); larger: 502.
+    #[serde(default)]
+    pub max_upstream_body: Option<u64>,
+    /// Local server: open client connections at most (default from the fd limit).
+    #[serde(default)]
+    pub max_connections: Option<u64>,
+    /// Local server: deadline for the request head (default 10s).
+    #[serde(default)]
+    pub header_timeout: Option<ConfigDuration>,
+    /// Local server: deadline for the whole request body after the head (default 60s).
+    #[serde(default)]
+    pub body_timeout: Option<ConfigDuration>,
+    /// Local server: a write that makes no progress this long ends the connection (default 60s).
+    #[serde(default)]
+    pub send_timeout: Option<ConfigDuration>,
 }
 
 impl Default for LimitsConfig {
     fn default() -> Self {
-        LimitsConfig { max_body_bytes: default_max_body(), max_header_bytes: default_max_header() }
+        LimitsConfig {
+            max_body_bytes: default_max_body(),
+            max_header_bytes: default_max_header(),
+            max_upstream_body: None,
+            max_connections: None,
+            header_timeout: None,
+            body_timeout: None,
+            send_timeout: None,
+        }
     }
 }
 
@@ -138,6 +161,10 @@ pub struct RouteConfig {
     pub bind: BTreeMap<String, String>,
     #[serde(default)]
     pub forward_credentials: bool,
+    /// Lets `X-HTTP-Method-Override` / `X-Method-Override` / `X-HTTP-Method`
+    /// through to the upstream (dropped by default).
+    #[serde(default)]
+    pub allow_method_override: bool,
     pub rate_limit: Option<RateLimitConfig>,
     pub aggregate: Option<AggregateConfig>,
     pub translate: Option<TranslateConfig>,
@@ -405,6 +432,8 @@ pub struct Config {
     pub cors: Option<CorsConfig>,
     pub client_ip: ClientIpMode,
     pub trusted_hops: u32,
+    /// The prefix IPv6 clients are keyed by in limits (`ipv6_key_prefix`).
+    pub ipv6_key_prefix: Option<u8>,
     pub upstreams: BTreeMap<String, UpstreamConfig>,
     pub routes: Vec<RouteConfig>,
     pub auth: AuthConfig,

@@ -15,6 +15,7 @@
 
 use super::limit::LimiterState;
 use crate::limit::{Decision, Limit, apply};
+use crate::platform::memory::bounded::ExpiryMap;
 use crate::platform::{KeyValueStore, Platform, Timestamp};
 use bytes::Bytes;
 use std::time::Duration;
@@ -23,7 +24,44 @@ use std::time::Duration;
 pub(crate) const SYNC_INTERVAL: Duration = Duration::from_secs(1);
 /// Workers KV refuses expirations closer than 60 s.
 const MIN_KV_EXPIRY: Duration = Duration::from_secs(61);
+/// Keys an instance keeps a local view of. Past that, the view dropped is
+/// the one whose window ends first, among equals the one that has seen the
+/// fewest requests, then the newest: a flood of fresh keys (one request
+/// each) displaces other fresh keys, not a used one. A dropped view costs a
+/// key-value read and what it admitted since its last sync (≤ 1 s of its
+/// traffic), which the next sync can no longer add to the shared total.
 const MAX_KEYS: usize = 10_000;
+
+/// The local views of one instance, bounded (see [`MAX_KEYS`]).
+#[derive(Debug)]
+pub(crate) struct ApproxEntries(ExpiryMap<Entry>);
+
+impl Default for ApproxEntries {
+    fn default() -> Self {
+        ApproxEntries(ExpiryMap::new(MAX_KEYS))
+    }
+}
+
+impl ApproxEntries {
+    /// The view of `key`, whatever its window.
+    pub(crate) fn get(&self, key: &str) -> Option<&Entry> {
+        self.0.get(key, Timestamp(0))
+    }
+
+    /// The view of `key` for the window ending at `window_end` (a fresh one
+    /// when it holds another window or none).
+    fn current(&self, key: &str, window_end: Timestamp) -> Entry {
+        self.get(key)
+            .filter(|e| e.window_end == window_end)
+            .cloned()
+            .unwrap_or(Entry { window_end, ..Entry::default() })
+    }
+
+    fn put(&mut self, key: &str, entry: Entry, now: Timestamp) {
+        let (end, seen) = (entry.window_end, entry.seen());
+        self.0.insert(key, entry, end, seen, now);
+    }
+}
 
 /// One key's local view.
 #[derive(Debug, Clone, Default)]
@@ -63,18 +101,10 @@ impl LimiterState {
         };
         let due = {
             let mut map = self.approx_lock();
-            if map.len() >= MAX_KEYS && !map.contains_key(key) {
-                map.retain(|_, e| e.window_end > now);
-                if map.len() >= MAX_KEYS {
-                    map.clear();
-                }
-            }
-            let entry = map.entry(key.to_owned()).or_default();
-            if entry.window_end != window_end {
-                *entry = Entry { window_end, ..Entry::default() };
-            }
+            let mut entry = map.current(key, window_end);
             let due = !entry.syncing && entry.last_sync.is_none_or(|t| now.since(t) >= SYNC_INTERVAL);
             entry.syncing |= due;
+            map.put(key, entry, now);
             due
         };
         let shared = if due {
@@ -90,10 +120,7 @@ impl LimiterState {
         };
         let (decision, push) = {
             let mut map = self.approx_lock();
-            let entry = map.entry(key.to_owned()).or_default();
-            if entry.window_end != window_end {
-                *entry = Entry { window_end, ..Entry::default() };
-            }
+            let mut entry = map.current(key, window_end);
             if let Some(total) = shared {
                 entry.synced = entry.synced.max(total);
             }
@@ -105,6 +132,7 @@ impl LimiterState {
             if shared.is_none() && due {
                 entry.syncing = false;
             }
+            map.put(key, entry, now);
             (applied.decision, push)
         };
         if let Some((total, taken)) = push {
@@ -112,7 +140,7 @@ impl LimiterState {
             let expires = window_end.max(now.plus(MIN_KV_EXPIRY));
             let written = platform.kv().put(key, Bytes::from(new_total.to_string()), Some(expires)).await;
             let mut map = self.approx_lock();
-            if let Some(entry) = map.get_mut(key).filter(|e| e.window_end == window_end) {
+            if let Some(mut entry) = map.get(key).filter(|e| e.window_end == window_end).cloned() {
                 entry.syncing = false;
                 entry.last_sync = Some(now);
                 match written {
@@ -122,6 +150,7 @@ impl LimiterState {
                     }
                     Err(e) => tracing::warn!(key, error = %e, "approximate limit: sync write failed; counting locally"),
                 }
+                map.put(key, entry, now);
             }
         }
         decision

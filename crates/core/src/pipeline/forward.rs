@@ -5,7 +5,9 @@
 //! hop-by-hop headers and gets the route's response edits.
 
 use super::ClientInfo;
+use super::client_ip::{self, ClientIp};
 use super::headers::strip_hop_by_hop;
+use crate::auth::Auth;
 use crate::auth::credentials::Source;
 use crate::compile::route::Route;
 use crate::compile::template::{Inputs, Landing, QUERY_COMPONENT, decode_query_component};
@@ -26,14 +28,48 @@ const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
 
-/// Headers only the gateway may set towards an upstream: a client's copy is dropped.
-pub(crate) const GATEWAY_OWNED: [HeaderName; 6] =
-    [X_CONSUMER_ID, X_FORWARDED_FOR, X_FORWARDED_PROTO, X_FORWARDED_HOST, header::FORWARDED, X_REAL_IP];
+/// Headers only the gateway may set towards an upstream, or that tell an
+/// upstream who the client is: a client's copy is dropped, in any spelling
+/// (see [`fold`]). The gateway sets the first five itself.
+pub(crate) const GATEWAY_OWNED: [&str; 18] = [
+    "x-consumer-id",
+    "x-forwarded-for",
+    "x-forwarded-proto",
+    "x-forwarded-host",
+    "x-real-ip",
+    "forwarded",
+    "x-forwarded",
+    "forwarded-for",
+    "x-forwarded-port",
+    "x-forwarded-prefix",
+    "x-forwarded-server",
+    "x-forwarded-scheme",
+    "x-forwarded-ssl",
+    "cf-connecting-ip",
+    "true-client-ip",
+    "x-client-ip",
+    "x-cluster-client-ip",
+    "fastly-client-ip",
+];
+
+/// Headers that make some frameworks serve another method than the request's.
+pub(crate) const METHOD_OVERRIDE: [&str; 3] = ["x-http-method-override", "x-method-override", "x-http-method"];
+
+/// Headers that make some frameworks (IIS, Symfony, Zend) route by another
+/// path than the one the gateway matched.
+pub(crate) const PATH_OVERRIDE: [&str; 4] = ["x-original-url", "x-rewrite-url", "x-original-uri", "x-forwarded-uri"];
+
+/// A header name as CGI, WSGI and Rack see it: `X_User_Id` and `x-user-id`
+/// are one variable there, so they are one name here (names are lowercase).
+fn fold(name: &str) -> std::borrow::Cow<'_, str> {
+    if name.contains('_') { std::borrow::Cow::Owned(name.replace('_', "-")) } else { std::borrow::Cow::Borrowed(name) }
+}
 
 /// What the pipeline knows that forwarding needs.
 pub(crate) struct ForwardInput<'a> {
     pub route: &'a Route,
     pub upstream: &'a Upstream,
+    pub auth: &'a Auth,
     pub method: &'a http::Method,
     pub headers: &'a HeaderMap,
     pub path: &'a str,
@@ -42,19 +78,46 @@ pub(crate) struct ForwardInput<'a> {
     pub body: Bytes,
     pub client: &'a ClientInfo,
     pub client_ip_mode: ClientIpMode,
-    pub trusted_hops: u32,
+    pub client_ip: ClientIp,
     pub request_id: &'a str,
     pub identity: Option<&'a crate::auth::Identity>,
     /// Forwarded-claim header names: only the gateway sets them.
     pub identity_headers: &'a [HeaderName],
 }
 
-/// The credential the gateway checked, unless the route forwards it.
-pub(crate) fn stripped_credential<'a>(input: &ForwardInput<'a>) -> Option<&'a Source> {
-    if input.route.policy.forward_credentials {
-        return None;
-    }
-    input.identity.and_then(|i| i.credential.as_ref())
+/// Where the route's schemes read credentials, and whether that one goes on
+/// to the upstream: only the credential that verified, and only when the
+/// route says `forward_credentials: true`. Every other presented credential
+/// — one that failed, one of a scheme not tried — is removed.
+fn credential_sources<'a>(input: &ForwardInput<'a>) -> Vec<(&'a Source, bool)> {
+    let verified = input.identity.and_then(|i| i.credential.as_ref());
+    input
+        .route
+        .policy
+        .schemes
+        .iter()
+        .filter_map(|s| input.auth.source(*s))
+        .map(|source| (source, input.route.policy.forward_credentials && verified == Some(source)))
+        .collect()
+}
+
+/// Query parameter names the upstream must not get from the client:
+/// credential parameters that are not forwarded.
+fn stripped_params<'a>(sources: &[(&'a Source, bool)]) -> Vec<&'a str> {
+    sources
+        .iter()
+        .filter(|(_, keep)| !keep)
+        .filter_map(|(s, _)| match s {
+            Source::Query(q) | Source::Bearer { also_query: Some(q) } => Some(q.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Whether two query parameter names are one name to a backend: compared
+/// after percent-decoding, ASCII case-insensitively.
+fn same_param(decoded: &str, name: &str) -> bool {
+    decoded.eq_ignore_ascii_case(name)
 }
 
 /// The upstream query: the client's (unless `keep_client` is false, for a
@@ -63,14 +126,11 @@ fn edited_query(
     input: &ForwardInput<'_>,
     inputs: &Inputs<'_>,
     keep_client: bool,
+    stripped: &[&str],
 ) -> Result<Option<String>, GatewayError> {
     let client_query = if keep_client { input.query } else { None };
     let edits = &input.route.query;
-    let credential_param = match stripped_credential(input) {
-        Some(Source::Query(q)) | Some(Source::Bearer { also_query: Some(q) }) => Some(q.as_str()),
-        _ => None,
-    };
-    if edits.set.is_empty() && edits.remove.is_empty() && credential_param.is_none() {
+    if edits.set.is_empty() && edits.remove.is_empty() && stripped.is_empty() {
         return Ok(client_query.map(str::to_owned));
     }
     let mut pairs: Vec<String> = client_query
@@ -79,9 +139,9 @@ fn edited_query(
         .filter(|p| !p.is_empty())
         .filter(|p| {
             let name = decode_query_component(p.split_once('=').map_or(*p, |(k, _)| k));
-            !edits.remove.contains(&name)
-                && !edits.set.iter().any(|(s, _)| *s == name)
-                && credential_param != Some(name.as_str())
+            !edits.remove.iter().any(|r| same_param(&name, r))
+                && !edits.set.iter().any(|(s, _)| same_param(&name, s))
+                && !stripped.iter().any(|c| same_param(&name, c))
         })
         .map(str::to_owned)
         .collect();
@@ -94,41 +154,58 @@ fn edited_query(
     Ok((!pairs.is_empty()).then(|| pairs.join("&")))
 }
 
-pub(crate) fn forwarded_for(existing: &HeaderMap, peer: Option<&str>, mode: ClientIpMode) -> Option<HeaderValue> {
-    let ip = peer.map(str::to_owned);
-    let chain = match mode {
-        // The client's own X-Forwarded-For is not trusted: only the peer counts.
-        ClientIpMode::Platform => ip?,
+/// The `X-Forwarded-For` to send: the peer alone (`platform`: a client's
+/// chain is not trusted), or the chain as it came, every line in order and
+/// byte for byte, plus the peer.
+pub(crate) fn forwarded_for(existing: &HeaderMap, peer: Option<IpAddr>, mode: ClientIpMode) -> Option<HeaderValue> {
+    let peer = peer.map(|ip| client_ip::canonical(ip).to_string());
+    match mode {
+        ClientIpMode::Platform => peer.and_then(|p| HeaderValue::from_str(&p).ok()),
         ClientIpMode::XForwardedFor => {
-            let prior: Vec<&str> = existing.get_all(&X_FORWARDED_FOR).iter().filter_map(|v| v.to_str().ok()).collect();
-            let mut parts: Vec<String> = prior.iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
-            parts.extend(ip);
-            parts.join(", ")
+            let mut chain: Vec<u8> = Vec::new();
+            for element in client_ip::forwarded_elements(existing).into_iter().chain(peer.as_deref().map(str::as_bytes))
+            {
+                if !chain.is_empty() {
+                    chain.extend_from_slice(b", ");
+                }
+                chain.extend_from_slice(element);
+            }
+            HeaderValue::from_bytes(&chain).ok()
         }
-    };
-    HeaderValue::from_str(&chain).ok()
+    }
 }
 
-/// The client IP as the configured mode sees it.
-pub(crate) fn client_ip(
-    headers: &HeaderMap,
-    client: &ClientInfo,
-    mode: ClientIpMode,
-    trusted_hops: u32,
-) -> Option<IpAddr> {
-    match mode {
-        ClientIpMode::Platform => client.peer_ip,
-        ClientIpMode::XForwardedFor => {
-            let all: Vec<&str> = headers
-                .get_all(&X_FORWARDED_FOR)
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .flat_map(|v| v.split(','))
-                .map(str::trim)
-                .collect();
-            let hops = usize::try_from(trusted_hops).unwrap_or(1).max(1);
-            all.len().checked_sub(hops).and_then(|i| all.get(i)).and_then(|s| s.parse().ok()).or(client.peer_ip)
+/// Removes every client header an upstream must not get from the client:
+/// gateway-owned and forwarded-claim headers, method and path overrides
+/// (unless the route allows method override), credentials that do not go
+/// on — each in every spelling a backend may read as the same name.
+fn strip_client_headers(headers: &mut HeaderMap, input: &ForwardInput<'_>, sources: &[(&Source, bool)]) {
+    let mut kept: Option<&str> = None;
+    let mut dropped: Vec<&str> = Vec::new();
+    for (source, keep) in sources {
+        let name = match source {
+            Source::Bearer { .. } => header::AUTHORIZATION.as_str(),
+            Source::Header(h) => h.as_str(),
+            Source::Query(_) => continue,
+        };
+        if *keep {
+            kept = Some(name);
+        } else {
+            dropped.push(name);
         }
+    }
+    let owned = |folded: &str| {
+        GATEWAY_OWNED.contains(&folded)
+            || PATH_OVERRIDE.contains(&folded)
+            || (!input.route.allow_method_override && METHOD_OVERRIDE.contains(&folded))
+            || input.identity_headers.iter().any(|h| fold(h.as_str()) == folded)
+            || dropped.iter().any(|d| fold(d) == folded)
+            || kept.is_some_and(|k| fold(k) == folded)
+    };
+    let remove: Vec<HeaderName> =
+        headers.keys().filter(|name| Some(name.as_str()) != kept && owned(&fold(name.as_str()))).cloned().collect();
+    for name in remove {
+        headers.remove(name);
     }
 }
 
@@ -156,7 +233,9 @@ pub(crate) fn upstream_request(
         None if translated.is_some() => String::new(),
         None => input.path.to_owned(),
     };
-    let query = edited_query(&input, &inputs, translated.is_none())?;
+    let sources = credential_sources(&input);
+    let stripped = stripped_params(&sources);
+    let query = edited_query(&input, &inputs, translated.is_none(), &stripped)?;
     let path_and_query = match &query {
         Some(q) => format!("{path}?{q}"),
         None => path,
@@ -171,18 +250,7 @@ pub(crate) fn upstream_request(
     for name in [header::HOST, header::CONTENT_LENGTH, header::EXPECT] {
         headers.remove(name);
     }
-    for name in GATEWAY_OWNED.iter().chain(input.identity_headers) {
-        headers.remove(name);
-    }
-    match stripped_credential(&input) {
-        Some(Source::Bearer { .. }) => {
-            headers.remove(header::AUTHORIZATION);
-        }
-        Some(Source::Header(name)) => {
-            headers.remove(name);
-        }
-        _ => {}
-    }
+    strip_client_headers(&mut headers, &input, &sources);
     if let Some(identity) = input.identity {
         if let Some(id) = identity.consumer.as_deref().and_then(|c| HeaderValue::from_str(c).ok()) {
             headers.insert(X_CONSUMER_ID, id);
@@ -194,16 +262,10 @@ pub(crate) fn upstream_request(
     if !continue_trace {
         headers.remove(&TRACESTATE);
     }
-    let peer = input.client.peer_ip.map(|ip| ip.to_string());
-    if let Some(v) = forwarded_for(input.headers, peer.as_deref(), input.client_ip_mode) {
+    if let Some(v) = forwarded_for(input.headers, input.client.peer_ip, input.client_ip_mode) {
         headers.insert(X_FORWARDED_FOR, v);
     }
-    let real_ip = match input.client_ip_mode {
-        ClientIpMode::Platform => peer.and_then(|p| HeaderValue::from_str(&p).ok()),
-        ClientIpMode::XForwardedFor => client_ip(input.headers, input.client, input.client_ip_mode, input.trusted_hops)
-            .and_then(|ip| HeaderValue::from_str(&ip.to_string()).ok()),
-    };
-    if let Some(v) = real_ip {
+    if let Some(v) = input.client_ip.ip().and_then(|ip| HeaderValue::from_str(&ip.to_string()).ok()) {
         headers.insert(X_REAL_IP, v);
     }
     headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(if input.client.https { "https" } else { "http" }));

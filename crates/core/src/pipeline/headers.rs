@@ -1,5 +1,9 @@
 //! Header hygiene shared by both directions: hop-by-hop headers and those a
-//! `Connection` header names never cross the gateway.
+//! `Connection` header names never cross the gateway. The upgrade headers
+//! (`Upgrade`, `HTTP2-Settings`) go whatever `Connection` says: no route
+//! supports an upgrade, and workerd consumes `Connection` before the Worker
+//! runs, so a rule that waited for `Connection` to name them would never fire
+//! there.
 
 use http::header::{self, HeaderMap, HeaderName};
 
@@ -15,6 +19,8 @@ const HOP_BY_HOP: &[HeaderName] = &[
 ];
 
 const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
+/// RFC 7540 §3.2: only meaningful beside `Upgrade: h2c`, which never crosses.
+const HTTP2_SETTINGS: HeaderName = HeaderName::from_static("http2-settings");
 const PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
 
 /// Removes hop-by-hop headers and every header named in `Connection`.
@@ -27,6 +33,7 @@ pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
     }
     headers.remove(KEEP_ALIVE);
     headers.remove(PROXY_CONNECTION);
+    headers.remove(HTTP2_SETTINGS);
 }
 
 fn strip_connection_named(headers: &mut HeaderMap) {
@@ -64,5 +71,25 @@ mod tests {
         strip_hop_by_hop(&mut h);
         let left: Vec<&str> = h.keys().map(|k| k.as_str()).collect();
         assert_eq!(left, vec!["x-kept"]);
+    }
+
+    /// workerd consumes `Connection` before the Worker runs, so nothing may
+    /// depend on `Connection` naming the upgrade headers: they go anyway.
+    #[test]
+    fn upgrade_and_http2_settings_are_removed_without_a_connection_header() {
+        for (name, value) in [
+            ("upgrade", "h2c"),
+            ("Upgrade", "websocket"),
+            ("HTTP2-Settings", "AAMAAABkAARAAAAAAAIAAAAA"),
+            ("http2-settings", ""),
+        ] {
+            let mut h = HeaderMap::new();
+            h.append(HeaderName::from_bytes(name.as_bytes()).expect("name"), value.parse().expect("value"));
+            h.append(HeaderName::from_bytes(name.as_bytes()).expect("name"), "second".parse().expect("value"));
+            h.insert("x-kept", "1".parse().expect("value"));
+            strip_hop_by_hop(&mut h);
+            let left: Vec<&str> = h.keys().map(|k| k.as_str()).collect();
+            assert_eq!(left, vec!["x-kept"], "{name}: {value}");
+        }
     }
 }

@@ -6,6 +6,7 @@
 //! until `T` without asking the store (the fast path). The outcome becomes
 //! the `RateLimit-Policy` / `RateLimit` headers of the answer, whatever it is.
 
+use super::client_ip::ClientIp;
 use crate::Gateway;
 use crate::auth::Identity;
 use crate::compile::limit::{KeySource, Measure, Policy};
@@ -14,12 +15,11 @@ use crate::config::{Consistency, OnStoreError};
 use crate::error::GatewayError;
 use crate::limit::headers::{PolicyItem, StateItem, policy_header, state_header, whole_seconds};
 use crate::limit::{Decision, Limit, window};
+use crate::platform::memory::bounded::ExpiryMap;
 use crate::platform::{Clock, LimiterStore, Platform, StoreError, Timestamp};
 use futures_util::future::{Either, join_all, select};
 use http::{HeaderMap, HeaderValue};
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
-use std::net::IpAddr;
 use std::pin::pin;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,44 +29,74 @@ use std::time::Duration;
 pub(crate) const STORE_TIMEOUT: Duration = Duration::from_secs(1);
 /// `Retry-After` on a 503 for an unreachable store.
 const STORE_DOWN_RETRY_AFTER: u64 = 1;
-/// Keys whose "blocked until" this process remembers.
-const MAX_BLOCKED_KEYS: usize = 10_000;
+/// Rate-limit keys whose "blocked until" this process remembers (the fast
+/// path: one that is dropped costs a store call, never a wrong answer).
+const MAX_FAST_BLOCKS: usize = 20_000;
+/// Other blocks (the failed-authentication limit), which only this process
+/// enforces: kept apart so that no flood of rate-limit keys evicts them.
+const MAX_ENFORCED_BLOCKS: usize = 50_000;
 /// Key values longer than this are hashed (store key limits, memory).
 const MAX_KEY_VALUE: usize = 96;
 
 /// Limiter state of one process / isolate.
 #[derive(Debug, Default)]
 pub(crate) struct LimiterState {
-    blocked: Mutex<HashMap<String, Timestamp>>,
+    blocked: Mutex<Blocked>,
     /// Local views of `consistency: approximate` keys.
-    approx: Mutex<HashMap<String, super::approx::Entry>>,
+    approx: Mutex<super::approx::ApproxEntries>,
     /// Requests admitted without a decision because a store failed under
     /// `on_store_error: open`.
     pub open_admits: AtomicU64,
+    /// Credentials that verified here recently (the failed-authentication
+    /// limit skips their reservation).
+    pub(crate) known_good: crate::auth::failures::KnownGood,
+}
+
+/// The keys this process refuses until a time, in two bounded maps. Each
+/// evicts the block that ends first (an ended one before any other); a
+/// rate-limit block (`rl:` keys, built by [`applying`]) only saves a store
+/// call, while any other block (`authfail:`) is the refusal itself, so the
+/// two never compete for room.
+#[derive(Debug)]
+struct Blocked {
+    fast: ExpiryMap<()>,
+    enforced: ExpiryMap<()>,
+}
+
+impl Default for Blocked {
+    fn default() -> Self {
+        Blocked { fast: ExpiryMap::new(MAX_FAST_BLOCKS), enforced: ExpiryMap::new(MAX_ENFORCED_BLOCKS) }
+    }
+}
+
+impl Blocked {
+    fn map_for(&mut self, key: &str) -> &mut ExpiryMap<()> {
+        if key.starts_with("rl:") { &mut self.fast } else { &mut self.enforced }
+    }
 }
 
 impl LimiterState {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Timestamp>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Blocked> {
         self.blocked.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub(super) fn approx_lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, super::approx::Entry>> {
+    pub(super) fn approx_lock(&self) -> std::sync::MutexGuard<'_, super::approx::ApproxEntries> {
         self.approx.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub(crate) fn blocked_until(&self, key: &str, now: Timestamp) -> Option<Timestamp> {
-        self.lock().get(key).copied().filter(|t| *t > now)
+        self.lock().map_for(key).expiry(key, now)
     }
 
     pub(crate) fn block(&self, key: &str, until: Timestamp, now: Timestamp) {
-        let mut map = self.lock();
-        if map.len() >= MAX_BLOCKED_KEYS {
-            map.retain(|_, t| *t > now);
-            if map.len() >= MAX_BLOCKED_KEYS {
-                map.clear();
-            }
-        }
-        map.insert(key.to_owned(), until);
+        self.lock().map_for(key).insert(key, (), until, 0, now);
+    }
+
+    /// How many blocks this process holds (fast path, enforced).
+    #[cfg(test)]
+    fn blocked_len(&self) -> (usize, usize) {
+        let b = self.lock();
+        (b.fast.len(), b.enforced.len())
     }
 }
 
@@ -82,7 +112,9 @@ pub(crate) struct LimitHeaders {
 pub(crate) struct Caller<'a> {
     pub identity: Option<&'a Identity>,
     pub headers: &'a HeaderMap,
-    pub ip: Option<IpAddr>,
+    pub ip: ClientIp,
+    /// IPv6 clients are keyed by this prefix.
+    pub v6_prefix: u8,
 }
 
 /// One policy as it applies to this request.
@@ -105,21 +137,40 @@ fn key_part(prefix: &str, raw: &[u8]) -> String {
     }
 }
 
-fn ip_part(ip: Option<IpAddr>) -> String {
-    ip.map_or_else(|| "ip:unknown".to_owned(), |ip| format!("ip:{ip}"))
+/// A `header:NAME` key value: the header's value without surrounding
+/// whitespace and with ASCII letters folded to lower case, so that `Acme`,
+/// ` acme ` and `ACME` share one counter (then hashed past 96 bytes, as any
+/// key value). `None` when nothing is left: counted like an absent header.
+fn header_part(raw: &[u8]) -> Option<String> {
+    let value = raw.trim_ascii();
+    (!value.is_empty()).then(|| key_part("header", &value.to_ascii_lowercase()))
 }
 
-fn key_value(source: &KeySource, identity: Option<&Identity>, headers: &HeaderMap, ip: Option<IpAddr>) -> String {
+/// `ip:1.2.3.4`, `ip:2001:db8::/64`, or `ip:unknown` — requests without a
+/// trusted address share that one key, limited like any other.
+fn ip_part(ip: ClientIp, v6_prefix: u8) -> String {
+    format!("ip:{}", ip.limit_identity(v6_prefix))
+}
+
+fn key_value(
+    source: &KeySource,
+    identity: Option<&Identity>,
+    headers: &HeaderMap,
+    ip: ClientIp,
+    v6_prefix: u8,
+) -> String {
     match source {
         KeySource::Consumer => identity
             .and_then(|i| i.consumer.as_deref())
-            .map_or_else(|| ip_part(ip), |c| key_part("consumer", c.as_bytes())),
-        KeySource::Ip => ip_part(ip),
+            .map_or_else(|| ip_part(ip, v6_prefix), |c| key_part("consumer", c.as_bytes())),
+        KeySource::Ip => ip_part(ip, v6_prefix),
         KeySource::Route => "all".to_owned(),
-        KeySource::Header(name) => headers.get(name).map_or_else(|| ip_part(ip), |v| key_part("header", v.as_bytes())),
-        KeySource::Claim(claim) => {
-            identity.and_then(|i| i.claim_str(claim)).map_or_else(|| ip_part(ip), |v| key_part("claim", v.as_bytes()))
+        KeySource::Header(name) => {
+            headers.get(name).and_then(|v| header_part(v.as_bytes())).unwrap_or_else(|| ip_part(ip, v6_prefix))
         }
+        KeySource::Claim(claim) => identity
+            .and_then(|i| i.claim_str(claim))
+            .map_or_else(|| ip_part(ip, v6_prefix), |v| key_part("claim", v.as_bytes())),
     }
 }
 
@@ -132,11 +183,11 @@ fn window_count(per: Duration, now: Timestamp) -> (Timestamp, Timestamp) {
 fn applying<'a>(
     policy: &'a Policy,
     identity: Option<&Identity>,
-    headers: &HeaderMap,
-    ip: Option<IpAddr>,
+    caller: (&HeaderMap, ClientIp, u8),
     now: Timestamp,
 ) -> Applying<'a> {
-    let value = key_value(&policy.key, identity, headers, ip);
+    let (headers, ip, v6_prefix) = caller;
+    let value = key_value(&policy.key, identity, headers, ip, v6_prefix);
     match policy.measure {
         Measure::Rate(rate) if policy.consistency == Consistency::Approximate => {
             let (start, end) = window_count(rate.period, now);
@@ -216,7 +267,8 @@ impl Gateway {
         let now = platform.clock().now();
         let mut out = Vec::new();
         for policy in policies.rate.iter().chain(policies.quota.iter()) {
-            let a = applying(policy, Some(&identity), &HeaderMap::new(), None, now);
+            let unknown = ClientIp::Unknown(super::client_ip::Unknown::NoPeer);
+            let a = applying(policy, Some(&identity), (&HeaderMap::new(), unknown, self.ipv6_key_prefix), now);
             let d = if policy.consistency == Consistency::Approximate {
                 let local = self.limiter.approx_lock().get(&a.key).map(|e| e.seen());
                 crate::limit::apply(&a.limit, local, 0, now).decision
@@ -244,7 +296,7 @@ impl Gateway {
         request_id: &str,
         out: &mut LimitHeaders,
     ) -> Result<(), GatewayError> {
-        let Caller { identity, headers, ip } = caller;
+        let Caller { identity, headers, ip, v6_prefix } = caller;
         let now = platform.clock().now();
         let mut policies: Vec<&Policy> = route.rate_limit.iter().collect();
         if let Some(identity) = identity {
@@ -262,7 +314,8 @@ impl Gateway {
         if policies.is_empty() {
             return Ok(());
         }
-        let all: Vec<Applying<'_>> = policies.into_iter().map(|p| applying(p, identity, headers, ip, now)).collect();
+        let all: Vec<Applying<'_>> =
+            policies.into_iter().map(|p| applying(p, identity, (headers, ip, v6_prefix), now)).collect();
         out.policy = match all.as_slice() {
             [one] if one.policy.alone_header.is_some() => one.policy.alone_header.clone(),
             _ => {
@@ -371,9 +424,12 @@ mod tests {
         state.block("k", Timestamp(10), Timestamp(0));
         assert_eq!(state.blocked_until("k", Timestamp(5)), Some(Timestamp(10)));
         assert_eq!(state.blocked_until("k", Timestamp(10)), None);
-        for i in 0..(MAX_BLOCKED_KEYS + 5) {
+        for i in 0..(MAX_ENFORCED_BLOCKS + 5) {
             state.block(&format!("k{i}"), Timestamp(100), Timestamp(0));
         }
-        assert!(state.lock().len() <= MAX_BLOCKED_KEYS);
+        for i in 0..(MAX_FAST_BLOCKS + 5) {
+            state.block(&format!("rl:k{i}"), Timestamp(100), Timestamp(0));
+        }
+        assert_eq!(state.blocked_len(), (MAX_FAST_BLOCKS, MAX_ENFORCED_BLOCKS));
     }
 }

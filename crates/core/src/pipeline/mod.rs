@@ -5,6 +5,7 @@
 
 mod admin;
 mod approx;
+pub(crate) mod client_ip;
 mod cors;
 pub(crate) mod forward;
 mod headers;
@@ -155,7 +156,10 @@ impl Gateway {
         if declared.is_some_and(|n| n > self.max_body_bytes) || body.len() as u64 > self.max_body_bytes {
             return Err(GatewayError::PayloadTooLarge { limit: self.max_body_bytes });
         }
-        let client_ip = forward::client_ip(&parts.headers, client, self.client_ip, self.trusted_hops);
+        let client_ip = client_ip::resolve(&parts.headers, client.peer_ip, self.client_ip, self.trusted_hops);
+        if let client_ip::ClientIp::Unknown(why) = client_ip {
+            tracing::info!(request_id = %ctx.request_id, reason = why.describe(), "no trusted client address: IP rules deny, IP limits count it as `ip:unknown`");
+        }
         if path == "/_gateway" || path.starts_with("/_gateway/") {
             return self.admin(platform, &parts.method, &path, &parts.headers, client_ip).await;
         }
@@ -177,19 +181,30 @@ impl Gateway {
             return Ok(cors::preflight(cors, ctx.allowed_origin.as_ref()));
         }
         if let Some(ip_policy) = &route.policy.ip {
-            ip_policy.check(client_ip)?;
+            ip_policy.check(client_ip.ip())?;
         }
         let identity = if route.policy.schemes.is_empty() {
             None
         } else {
             let now = platform.clock().now();
-            self.auth.failures.check(&self.limiter, client_ip, now)?;
+            let failures = &self.auth.failures;
+            failures.check(&self.limiter, client_ip, self.ipv6_key_prefix, now)?;
+            let presented = self.auth.presented(&route.policy.schemes, &parts.headers, parts.uri.query())?;
+            // Every presented credential takes a unit of the failed-auth window
+            // before it is verified (given back when it verifies).
+            let attempt = if presented.is_empty() {
+                None
+            } else {
+                let refs: Vec<&str> = presented.iter().map(String::as_str).collect();
+                let digest = auth::failures::credentials_digest(&refs);
+                Some(failures.reserve(platform, &self.limiter, client_ip, self.ipv6_key_prefix, digest, now).await?)
+            };
             let outcome = self
                 .auth
                 .authenticate(platform, &route.policy.schemes, &parts.headers, parts.uri.query(), &ctx.request_id)
                 .await;
-            if let Err(GatewayError::Unauthorized { invalid_token: true }) = &outcome {
-                self.auth.failures.record(platform, &self.limiter, client_ip, now).await;
+            if let Some(attempt) = attempt {
+                failures.settle(platform, &self.limiter, attempt, outcome.is_ok(), now).await;
             }
             let identity = outcome?;
             auth::policy::check_scopes(&route.policy.scopes, &identity)?;
@@ -200,7 +215,12 @@ impl Gateway {
         self.enforce_limits(
             platform,
             route,
-            limit::Caller { identity: identity.as_ref(), headers: &parts.headers, ip: client_ip },
+            limit::Caller {
+                identity: identity.as_ref(),
+                headers: &parts.headers,
+                ip: client_ip,
+                v6_prefix: self.ipv6_key_prefix,
+            },
             &ctx.request_id,
             &mut ctx.limit_headers,
         )
@@ -214,6 +234,7 @@ impl Gateway {
                 params: &params,
                 identity: identity.as_ref(),
                 client,
+                client_ip,
                 request_id: &ctx.request_id,
             };
             let started = platform.clock().now();
@@ -225,10 +246,11 @@ impl Gateway {
         let upstream = route.upstream.and_then(|u| self.upstreams.get(u)).ok_or(GatewayError::Internal)?;
         let incoming_trace = parts.headers.get("traceparent").and_then(|v| v.to_str().ok());
         let (traceparent, continued) = ids::next_traceparent(incoming_trace);
-        let upstream_req = forward::upstream_request(
+        let mut upstream_req = forward::upstream_request(
             forward::ForwardInput {
                 route,
                 upstream,
+                auth: &self.auth,
                 method: &parts.method,
                 headers: &parts.headers,
                 path: &path,
@@ -237,7 +259,7 @@ impl Gateway {
                 body,
                 client,
                 client_ip_mode: self.client_ip,
-                trusted_hops: self.trusted_hops,
+                client_ip,
                 request_id: &ctx.request_id,
                 identity: identity.as_ref(),
                 identity_headers: &self.identity_headers,
@@ -245,6 +267,9 @@ impl Gateway {
             &traceparent,
             continued,
         )?;
+        // The adapter stops reading the answer at this cap (and so does the core).
+        let answer_limit = route.answer_limit(self.bounds.max_upstream_body);
+        upstream_req.extensions_mut().insert(crate::platform::UpstreamBodyLimit(answer_limit));
         let sent_at = platform.clock().now();
         let call = pin!(platform.upstream().send(upstream_req, route.timeout));
         let deadline = pin!(platform.clock().sleep(route.timeout));
@@ -254,6 +279,10 @@ impl Gateway {
         };
         ctx.upstream_micros = Some(platform.clock().now().since(sent_at).as_micros().try_into().unwrap_or(u64::MAX));
         match outcome {
+            Ok(resp) if resp.body().len() as u64 > answer_limit => {
+                tracing::warn!(request_id = %ctx.request_id, route = %route.id, upstream = %upstream.name, limit = answer_limit, "upstream answer larger than the cap");
+                Err(GatewayError::UpstreamBadResponse)
+            }
             Ok(resp) => {
                 // A translated route interprets the answer (faults, errors, XML → JSON).
                 let resp = match &route.translate {
@@ -279,7 +308,7 @@ impl Gateway {
         method: &Method,
         path: &str,
         headers: &http::HeaderMap,
-        client_ip: Option<IpAddr>,
+        client_ip: client_ip::ClientIp,
     ) -> Result<Response<Bytes>, GatewayError> {
         if path == "/_gateway/health" {
             only_get(method)?;
@@ -293,13 +322,21 @@ impl Gateway {
         // Without an admin token the admin API does not exist.
         let Some(token) = &self.admin_token else { return Err(GatewayError::NotFound) };
         let now = platform.clock().now();
-        self.auth.failures.check(&self.limiter, client_ip, now)?;
-        if let Err(e) = admin::check_token(token, headers) {
-            if matches!(e, GatewayError::Unauthorized { invalid_token: true }) {
-                self.auth.failures.record(platform, &self.limiter, client_ip, now).await;
+        let failures = &self.auth.failures;
+        failures.check(&self.limiter, client_ip, self.ipv6_key_prefix, now)?;
+        // A presented token takes a unit of the failed-auth window before it is compared.
+        let attempt = match headers.get(header::AUTHORIZATION) {
+            None => None,
+            Some(v) => {
+                let digest = auth::failures::credentials_digest(&[&String::from_utf8_lossy(v.as_bytes())]);
+                Some(failures.reserve(platform, &self.limiter, client_ip, self.ipv6_key_prefix, digest, now).await?)
             }
-            return Err(e);
+        };
+        let checked = admin::check_token(token, headers);
+        if let Some(attempt) = attempt {
+            failures.settle(platform, &self.limiter, attempt, checked.is_ok(), now).await;
         }
+        checked?;
         match path {
             "/_gateway/routes" => {
                 only_get(method)?;

@@ -3,7 +3,9 @@
 //! collapsed. Paths that escape the root or hide a `/`, `\`, NUL, a matrix
 //! parameter or a double-encoded separator are refused: the normalised path is
 //! both what is matched and what is forwarded, so nothing downstream can see a
-//! different path than the router saw.
+//! different path than the router saw. Double encoding is judged on the
+//! decoded segment (its hex digits may arrive encoded too), so normalising a
+//! normalised path again changes nothing (tests/path_props.rs).
 
 /// Why a path was refused (each becomes a 400).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,7 +30,9 @@ impl PathError {
             PathError::Backslash => "The path holds a backslash, raw or encoded (%5C).",
             PathError::Nul => "The path holds an encoded NUL (%00).",
             PathError::BadEscape => "The path holds a malformed percent-escape.",
-            PathError::DoubleEncoded => "The path holds a double-encoded separator or dot (%25...).",
+            PathError::DoubleEncoded => {
+                "The path holds a double-encoded separator, dot, `%`, NUL or control character (%25...)."
+            }
             PathError::MatrixParameter => "The path holds a `;` (matrix parameters are not accepted).",
             PathError::ControlCharacter => "The path holds a control character.",
         }
@@ -64,17 +68,7 @@ fn segment(raw: &[u8], out: &mut String) -> Result<(), PathError> {
                     b'/' => return Err(PathError::EncodedSlash),
                     b'\\' => return Err(PathError::Backslash),
                     0 => return Err(PathError::Nul),
-                    b'%' => {
-                        // %25 followed by the escape of a separator, dot or NUL: a
-                        // second decoding would turn it into one.
-                        let next = (raw.get(i + 3).copied().and_then(hex), raw.get(i + 4).copied().and_then(hex));
-                        if let (Some(h2), Some(l2)) = next
-                            && matches!(h2 * 16 + l2, b'.' | b'/' | b'\\' | 0 | b'%')
-                        {
-                            return Err(PathError::DoubleEncoded);
-                        }
-                        out.push_str("%25");
-                    }
+                    b'%' => out.push_str("%25"),
                     v if unreserved(v) => out.push(char::from(v)),
                     v if v < 0x20 || v == 0x7f => return Err(PathError::ControlCharacter),
                     v => {
@@ -106,6 +100,33 @@ fn segment(raw: &[u8], out: &mut String) -> Result<(), PathError> {
                 i = end;
             }
         }
+    }
+    double_encoded(out)
+}
+
+/// Whether a byte that a second decoding would produce is one this module
+/// refuses: a separator, a dot, `%` (a third decoding would go on), NUL or a
+/// control character.
+fn dangerous_when_decoded(v: u8) -> bool {
+    matches!(v, b'.' | b'/' | b'\\' | b'%') || v < 0x20 || v == 0x7f
+}
+
+/// Checks a segment *after* decoding: `%25` followed by two hex digits that
+/// spell a dangerous byte. The digits may have arrived encoded themselves
+/// (`%25%32%65` decodes to `%252e`), so only the decoded text tells; once
+/// it passes, normalising the result again changes nothing.
+fn double_encoded(decoded: &str) -> Result<(), PathError> {
+    let b = decoded.as_bytes();
+    let mut i = 0;
+    while let Some(at) = b.get(i..).and_then(|rest| rest.windows(3).position(|w| w == b"%25")) {
+        let next = i + at + 3;
+        let pair = (b.get(next).copied().and_then(hex), b.get(next + 1).copied().and_then(hex));
+        if let (Some(h), Some(l)) = pair
+            && dangerous_when_decoded(h * 16 + l)
+        {
+            return Err(PathError::DoubleEncoded);
+        }
+        i = next;
     }
     Ok(())
 }
@@ -202,6 +223,74 @@ mod tests {
         ];
         for (input, want) in cases {
             assert_eq!(normalize(input), Err(want), "{input}");
+        }
+    }
+
+    /// `%25` whose following hex digits are themselves percent-encoded (or
+    /// encoded twice more): one decoding leaves `%25XY`, a second one the
+    /// byte `XY`. Each is refused whatever the case of the digits.
+    #[test]
+    fn double_encoding_through_encoded_hex_digits_is_refused() {
+        let cases = [
+            // '.' = %2e: both digits encoded, lower and upper case, mixed.
+            "/public/%25%32%65%25%32%65/admin",
+            "/public/%25%32%45%25%32%45/admin",
+            "/public/%25%32%65/admin",
+            "/public/%25%32e/admin",
+            "/public/%252%65/admin",
+            "/public/%252%45/admin",
+            "/public/%25%32E/admin",
+            // '/' = %2f
+            "/a/%25%32%46b",
+            "/a/%25%32%66b",
+            "/a/%25%32Fb",
+            "/a/%252%66b",
+            // '\' = %5c
+            "/a/%25%35%43b",
+            "/a/%25%35%63b",
+            "/a/%25%35cb",
+            "/a/%255%43b",
+            // NUL = %00
+            "/a/%25%30%30b",
+            "/a/%25%300b",
+            "/a/%250%30b",
+            // '%' = %25: a third decoding would go on
+            "/a/%25%32%35b",
+            "/a/%25%325b",
+            // control characters (%0a, %7f)
+            "/a/%25%30%41b",
+            "/a/%25%30%61b",
+            "/a/%25%37%46b",
+            "/a/%250ab",
+            // triple encoding: %25 25 2e, the middle pair encoded as well
+            "/a/%25%32%35%32%65b",
+            "/a/%25%32%35%32%45/x",
+            "/a/%2525%32%65b",
+            "/a/%2525%32%66",
+            // the encoded dot segment as a whole segment and at the end
+            "/%25%32%65%25%32%65",
+            "/x/%25%32%65",
+        ];
+        for input in cases {
+            assert_eq!(normalize(input), Err(PathError::DoubleEncoded), "{input}");
+        }
+    }
+
+    /// A `%25` before harmless hex digits, encoded or not, stays accepted.
+    #[test]
+    fn percent_before_harmless_digits_is_kept() {
+        let cases = [
+            ("/100%25", "/100%25"),
+            ("/a%2541", "/a%2541"),
+            ("/a%25%34%31", "/a%2541"),
+            ("/a%25zz", "/a%25zz"),
+            ("/a%25%2e", "/a%25."),
+            ("/a%25/b", "/a%25/b"),
+            ("/a%25%20", "/a%25%20"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(normalize(input), Ok(want.to_owned()), "{input}");
+            assert_eq!(normalize(want), Ok(want.to_owned()), "{want} again");
         }
     }
 

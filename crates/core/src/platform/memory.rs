@@ -16,22 +16,71 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+/// Bounded maps with expiry-ordered eviction (limiter and key-value state).
+pub(crate) mod bounded;
+
+use bounded::ExpiryMap;
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding one of these locks cannot leave the data half-written
     // (every critical section is a single map operation), so poisoning is ignored.
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Keys the in-memory limiter store holds by default. A key costs about
+/// 160 bytes (a 50-byte key) to 230 bytes (the longest: a 96-byte value),
+/// so 1,000,000 keys stay under ~230 MB (docs/decisions.md). A Worker
+/// isolate (128 MB) uses it only as a fallback when the Durable Object
+/// binding is missing, so it holds fewer.
+pub const DEFAULT_LIMITER_KEYS: usize = if cfg!(target_family = "wasm") { 50_000 } else { 1_000_000 };
+
+/// Pairs with an expiry the in-memory key-value store holds by default
+/// (approximate-limit totals, one per key and window synced).
+pub const DEFAULT_KV_EXPIRING_KEYS: usize = if cfg!(target_family = "wasm") { 50_000 } else { 250_000 };
+
 /// Limiter state in a process-local map (exact within one process): each
-/// check is one critical section around [`crate::limit::apply`].
-#[derive(Default)]
+/// check is one critical section around [`crate::limit::apply`]. The map
+/// holds at most [`MemoryLimiter::capacity`] keys; past that, the entry
+/// dropped is the one expiring first (an expired one before any live one),
+/// among equals the one holding the fewest units, then the newest: a live
+/// count is lost only when `capacity` entries that outlive it exist.
 pub struct MemoryLimiter {
-    map: Mutex<HashMap<String, Stored>>,
+    map: Mutex<ExpiryMap<u64>>,
     calls: AtomicU64,
     failing: std::sync::atomic::AtomicBool,
 }
 
+impl Default for MemoryLimiter {
+    fn default() -> Self {
+        Self::with_capacity(DEFAULT_LIMITER_KEYS)
+    }
+}
+
 impl MemoryLimiter {
+    /// A store holding at most `keys` limiter keys.
+    pub fn with_capacity(keys: usize) -> Self {
+        MemoryLimiter {
+            map: Mutex::new(ExpiryMap::new(keys)),
+            calls: AtomicU64::new(0),
+            failing: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// How many keys it holds now (expired ones not yet dropped included).
+    pub fn len(&self) -> usize {
+        lock(&self.map).len()
+    }
+
+    /// Whether it holds no key.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The most keys it holds.
+    pub fn capacity(&self) -> usize {
+        lock(&self.map).capacity()
+    }
+
     /// How many `acquire`/`release` calls reached the store.
     pub fn calls(&self) -> u64 {
         self.calls.load(Ordering::SeqCst)
@@ -51,18 +100,11 @@ impl MemoryLimiter {
         Ok(())
     }
 
-    fn live(map: &HashMap<String, Stored>, key: &str, now: Timestamp) -> Option<u64> {
-        map.get(key).filter(|s| s.expires_at > now).map(|s| s.value)
-    }
-
-    fn store(map: &mut HashMap<String, Stored>, key: &str, write: Option<Stored>, now: Timestamp) {
-        if map.len() > 100_000 {
-            map.retain(|_, s| s.expires_at > now);
-        }
+    fn store(map: &mut ExpiryMap<u64>, key: &str, write: Option<Stored>, now: Timestamp) {
         match write {
-            Some(w) => {
-                map.insert(key.to_owned(), w);
-            }
+            // The eviction weight is the stored value: a count's units (a
+            // GCRA time stamp equals its expiry, so it adds nothing there).
+            Some(w) => map.insert(key, w.value, w.expires_at, w.value, now),
             None => {
                 map.remove(key);
             }
@@ -82,7 +124,7 @@ impl LimiterStore for MemoryLimiter {
             return std::future::ready(Err(e));
         }
         let mut map = lock(&self.map);
-        let applied = crate::limit::apply(limit, Self::live(&map, key, now), cost, now);
+        let applied = crate::limit::apply(limit, map.get(key, now).copied(), cost, now);
         if applied.write.is_some() {
             Self::store(&mut map, key, applied.write, now);
         }
@@ -100,7 +142,7 @@ impl LimiterStore for MemoryLimiter {
             return std::future::ready(Err(e));
         }
         let mut map = lock(&self.map);
-        let stored = Self::live(&map, key, now);
+        let stored = map.get(key, now).copied();
         if stored.is_some() {
             let write = crate::limit::refund(limit, stored, cost, now);
             Self::store(&mut map, key, write, now);
@@ -109,16 +151,44 @@ impl LimiterStore for MemoryLimiter {
     }
 }
 
-/// Key-value pairs in a process-local map.
-#[derive(Default)]
+/// Key-value pairs in a process-local map. Pairs written with an expiry
+/// (approximate-limit totals: their keys come from clients) are bounded like
+/// [`MemoryLimiter`]'s; pairs without one (run-time consumers, upstream
+/// targets: written by the operator) are kept until deleted.
 pub struct MemoryKv {
-    map: Mutex<HashMap<String, (Bytes, Option<Timestamp>)>>,
+    expiring: Mutex<ExpiryMap<Bytes>>,
+    permanent: Mutex<HashMap<String, Bytes>>,
+}
+
+impl Default for MemoryKv {
+    fn default() -> Self {
+        Self::with_capacity(DEFAULT_KV_EXPIRING_KEYS)
+    }
+}
+
+impl MemoryKv {
+    /// A store holding at most `keys` pairs that expire (and any number that do not).
+    pub fn with_capacity(keys: usize) -> Self {
+        MemoryKv { expiring: Mutex::new(ExpiryMap::new(keys)), permanent: Mutex::default() }
+    }
+
+    /// How many pairs it holds now.
+    pub fn len(&self) -> usize {
+        lock(&self.expiring).len() + lock(&self.permanent).len()
+    }
+
+    /// Whether it holds no pair.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 impl KeyValueStore for MemoryKv {
     fn get(&self, key: &str, now: Timestamp) -> impl Future<Output = Result<Option<Bytes>, StoreError>> + MaybeSend {
-        let map = lock(&self.map);
-        let value = map.get(key).filter(|(_, exp)| exp.is_none_or(|e| e > now)).map(|(v, _)| v.clone());
+        let value = match lock(&self.permanent).get(key) {
+            Some(v) => Some(v.clone()),
+            None => lock(&self.expiring).get(key, now).cloned(),
+        };
         std::future::ready(Ok(value))
     }
     fn put(
@@ -127,11 +197,23 @@ impl KeyValueStore for MemoryKv {
         value: Bytes,
         expires_at: Option<Timestamp>,
     ) -> impl Future<Output = Result<(), StoreError>> + MaybeSend {
-        lock(&self.map).insert(key.to_owned(), (value, expires_at));
+        match expires_at {
+            Some(at) => {
+                lock(&self.permanent).remove(key);
+                // `now` is not known here; an expiry in the past is only
+                // purged by later writes that are given one.
+                lock(&self.expiring).insert(key, value, at, 0, Timestamp(0));
+            }
+            None => {
+                lock(&self.expiring).remove(key);
+                lock(&self.permanent).insert(key.to_owned(), value);
+            }
+        }
         std::future::ready(Ok(()))
     }
     fn delete(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + MaybeSend {
-        lock(&self.map).remove(key);
+        lock(&self.expiring).remove(key);
+        lock(&self.permanent).remove(key);
         std::future::ready(Ok(()))
     }
 }

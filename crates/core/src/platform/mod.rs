@@ -20,7 +20,7 @@ pub use clock::{Clock, Timestamp};
 pub use defer::Deferrer;
 pub use kv::KeyValueStore;
 pub use limiter::LimiterStore;
-pub use upstream::{UpstreamClient, UpstreamError, UpstreamTarget};
+pub use upstream::{DEFAULT_MAX_UPSTREAM_BODY, UpstreamBodyLimit, UpstreamClient, UpstreamError, UpstreamTarget};
 
 /// `Send` on native targets, nothing on wasm: futures from the ports carry it.
 #[cfg(not(target_family = "wasm"))]

@@ -44,6 +44,26 @@ pub enum UpstreamTarget {
     Lambda(String),
 }
 
+/// The most answer-body bytes the adapter may read for this request: the
+/// core puts it in every upstream request's extensions (the smallest cap that
+/// applies: `limits.max_upstream_body`, 8 MiB for an aggregation leg, 4 MiB
+/// for a translated answer). An adapter checks `Content-Length` first, then
+/// counts while reading, and answers `UpstreamError::Protocol` as soon as the
+/// body passes the cap, without reading the rest. Without it, the adapter
+/// uses [`DEFAULT_MAX_UPSTREAM_BODY`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UpstreamBodyLimit(pub u64);
+
+/// `limits.max_upstream_body` when the config names none (16 MiB).
+pub const DEFAULT_MAX_UPSTREAM_BODY: u64 = 16 * 1024 * 1024;
+
+impl UpstreamBodyLimit {
+    /// The cap of `request` ([`DEFAULT_MAX_UPSTREAM_BODY`] when unmarked).
+    pub fn of<B>(request: &http::Request<B>) -> u64 {
+        request.extensions().get::<UpstreamBodyLimit>().map_or(DEFAULT_MAX_UPSTREAM_BODY, |l| l.0)
+    }
+}
+
 /// An HTTP client towards backends. The request URI is absolute; see
 /// [`UpstreamTarget`] for requests that go elsewhere.
 pub trait UpstreamClient {

@@ -1,7 +1,7 @@
 //! XML → JSON (spec §7 "XML → JSON") for `translate.response: xml_to_json`:
 //! an untrusted upstream answer parsed with quick-xml into a small tree
-//! (depth-capped, no DOCTYPE, only the five predefined entities and character
-//! references), SOAP `Envelope`/`Body` unwrapped, a SOAP 1.1 or 1.2 `Fault`
+//! (depth, attributes per element and nodes per document capped, no DOCTYPE,
+//! only the five predefined entities and character references), SOAP `Envelope`/`Body` unwrapped, a SOAP 1.1 or 1.2 `Fault`
 //! reported with its fault string, anything else converted to JSON.
 
 use super::{Answer, Malformed, bounded};
@@ -13,6 +13,12 @@ use serde_json::{Map, Value};
 
 /// Elements nested deeper than this make the document garbage.
 pub(crate) const MAX_DEPTH: usize = 64;
+/// Attributes of one element (namespace declarations included): more make
+/// the document garbage. See docs/decisions.md (issue 9, finding 12).
+pub(crate) const MAX_ATTRIBUTES: usize = 256;
+/// Elements and attributes of one document: more make it garbage. Bounds
+/// the memory a hostile answer makes the tree and its JSON take.
+pub(crate) const MAX_NODES: usize = 200_000;
 
 /// One parsed element: its local name, attributes (local names, namespace
 /// declarations left out), child elements and all its own text.
@@ -36,7 +42,12 @@ fn malformed(why: impl std::fmt::Display) -> Malformed {
 
 fn element(start: &BytesStart<'_>) -> Result<Element, Malformed> {
     let mut attrs = Vec::new();
-    for attr in start.attributes() {
+    for (n, attr) in start.attributes().enumerate() {
+        // Checked before quick-xml reads the next one (and compares its name
+        // with those before it): the rest of a hostile tag is never parsed.
+        if n >= MAX_ATTRIBUTES {
+            return Err(malformed(format!("an element with more than {MAX_ATTRIBUTES} attributes")));
+        }
         let attr = attr.map_err(malformed)?;
         let key = attr.key.as_ref();
         if key == "xmlns" || key.starts_with("xmlns:") {
@@ -82,12 +93,22 @@ fn close(done: Element, stack: &mut [Element], root: &mut Option<Element>) -> Re
     Ok(())
 }
 
+/// Adds an element and its attributes to the document's count of nodes.
+fn counted(el: Element, nodes: &mut usize) -> Result<Element, Malformed> {
+    *nodes = nodes.saturating_add(1 + el.attrs.len());
+    if *nodes > MAX_NODES {
+        return Err(malformed(format!("more than {MAX_NODES} elements and attributes")));
+    }
+    Ok(el)
+}
+
 /// Parses a whole document into its root element.
 pub(crate) fn parse(text: &str) -> Result<Element, Malformed> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut reader = Reader::from_str(text);
     let mut stack: Vec<Element> = Vec::new();
     let mut root: Option<Element> = None;
+    let mut nodes = 0usize;
     loop {
         match reader.read_event().map_err(malformed)? {
             Event::Start(start) => {
@@ -97,13 +118,13 @@ pub(crate) fn parse(text: &str) -> Result<Element, Malformed> {
                 if stack.len() >= MAX_DEPTH {
                     return Err(malformed(format!("elements nested deeper than {MAX_DEPTH}")));
                 }
-                stack.push(element(&start)?);
+                stack.push(counted(element(&start)?, &mut nodes)?);
             }
             Event::Empty(start) => {
                 if stack.len() >= MAX_DEPTH {
                     return Err(malformed(format!("elements nested deeper than {MAX_DEPTH}")));
                 }
-                close(element(&start)?, &mut stack, &mut root)?;
+                close(counted(element(&start)?, &mut nodes)?, &mut stack, &mut root)?;
             }
             Event::End(_) => {
                 let done = stack.pop().ok_or_else(|| malformed("an end tag without a start tag"))?;
@@ -289,6 +310,52 @@ mod tests {
         assert_eq!(fault_of(v12), "Bad & wrong");
         let bare = format!("<s:Envelope xmlns:s=\"{SOAP11}\"><s:Body><s:Fault/></s:Body></s:Envelope>");
         assert!(fault_of(&bare).contains("without a reason"));
+    }
+
+    fn attrs(n: usize, prefix: &str) -> String {
+        (0..n).map(|i| format!(" {prefix}{i}=\"v\"")).collect()
+    }
+
+    #[test]
+    fn attributes_per_element_are_capped() {
+        let at_cap = json_of(&format!("<r{}/>", attrs(MAX_ATTRIBUTES, "a")));
+        assert_eq!(at_cap["r"].as_object().map(Map::len), Some(MAX_ATTRIBUTES), "all kept at the cap");
+        let nested_at_cap = format!("<r><c{}>x</c><c{}/></r>", attrs(MAX_ATTRIBUTES, "a"), attrs(MAX_ATTRIBUTES, "b"));
+        assert!(interpret(&nested_at_cap).is_ok());
+        let over = MAX_ATTRIBUTES + 1;
+        let envelope = |inner: String| {
+            format!("<s:Envelope xmlns:s=\"{SOAP11}\"><s:Body><Answer>{inner}</Answer></s:Body></s:Envelope>")
+        };
+        for bad in [
+            format!("<r{}/>", attrs(over, "a")),
+            format!("<r{}>x</r>", attrs(over, "a")),
+            format!("<r><c{}/></r>", attrs(over, "a")),
+            format!("<r{}/>", attrs(over, "xmlns:p")),
+            format!("<r{}{}/>", attrs(MAX_ATTRIBUTES, "a"), attrs(1, "xmlns:p")),
+            format!("<r{}/>", attrs(100_000, "a")),
+            envelope(format!("<Item{}/>", attrs(over, "a"))),
+            envelope(format!("<Item{}>1</Item>", attrs(10_000, "p:a"))),
+        ] {
+            assert!(interpret(&bad).is_err(), "must be refused: {}…", &bad[..80.min(bad.len())]);
+        }
+    }
+
+    #[test]
+    fn nodes_per_document_are_capped() {
+        // The root plus MAX_NODES - 1 children: at the cap.
+        let at_cap = format!("<r>{}</r>", "<a/>".repeat(MAX_NODES - 1));
+        assert!(interpret(&at_cap).is_ok());
+        let over = format!("<r>{}</r>", "<a/>".repeat(MAX_NODES));
+        assert!(interpret(&over).is_err());
+        // Attributes count too: the root and (MAX_NODES - 1) / 2 children of one attribute each.
+        let half = (MAX_NODES - 1) / 2;
+        let with_attrs = format!("<r>{}</r>", "<a x=\"1\"/>".repeat(half));
+        assert!(interpret(&with_attrs).is_ok());
+        let with_attrs_over = format!("<r z=\"1\" y=\"2\">{}</r>", "<a x=\"1\"/>".repeat(half));
+        assert!(interpret(&with_attrs_over).is_err());
+        // Text, comments and references are not nodes.
+        let texty = format!("<r>{}</r>", "t&amp;<!--c-->".repeat(MAX_NODES));
+        assert!(interpret(&texty).is_ok());
     }
 
     #[test]
