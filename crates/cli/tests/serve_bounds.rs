@@ -168,3 +168,42 @@ fn the_default_upstream_cap_is_16_mib() {
     );
     assert!(resp.starts_with("HTTP/1.1 502"), "{}", &resp[..resp.len().min(300)]);
 }
+
+#[test]
+fn slow_readers_cannot_hold_more_answer_memory_than_the_budget() {
+    let up = support::upstream();
+    let size: usize = 4 * 1024 * 1024;
+    let budget = 10 * 1024 * 1024;
+    let server = serve("response-memory", &config(&format!("send_timeout: 30s, max_response_memory: {budget}"), &up));
+    // Two slow readers hold 8 MiB of answers (less what the kernel's buffers took).
+    let mut readers: Vec<_> = (0..2)
+        .map(|_| {
+            let mut r = connect(&server.addr);
+            r.write_all(format!("GET /big/{size} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes()).expect("send");
+            r
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(2));
+    // A third large answer would pass the 10 MiB budget: 503 problem, Retry-After.
+    let get = |path: String| {
+        support::raw(&server.addr, format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
+    };
+    let refused = get(format!("/big/{size}"));
+    assert!(refused.starts_with("HTTP/1.1 503"), "{}", &refused[..refused.len().min(300)]);
+    assert!(
+        refused.contains("problems/overloaded") && refused.to_ascii_lowercase().contains("retry-after: 1"),
+        "{refused}"
+    );
+    assert!(refused.to_ascii_lowercase().contains("x-request-id:"), "{refused}");
+    // Small answers still fit.
+    assert!(get("/big/1000".into()).starts_with("HTTP/1.1 200"));
+    // Readers that go away give their memory back.
+    for r in &mut readers {
+        r.shutdown(std::net::Shutdown::Both).expect("close");
+    }
+    readers.clear();
+    std::thread::sleep(Duration::from_millis(500));
+    let again = get(format!("/big/{size}"));
+    assert!(again.starts_with("HTTP/1.1 200"), "{}", &again[..again.len().min(300)]);
+    assert!(again.len() > size, "the whole answer");
+}

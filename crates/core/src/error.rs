@@ -44,6 +44,11 @@ pub enum GatewayError {
     LimiterUnavailable {
         retry_after: u64,
     },
+    /// The local server holds as many answers for its clients as
+    /// `limits.max_response_memory` allows.
+    Overloaded {
+        retry_after: u64,
+    },
     /// A `required` aggregation leg failed: its 4xx passes through, a 5xx is
     /// 502, a timeout 504. The body names the backend.
     BackendFailed {
@@ -82,7 +87,9 @@ impl GatewayError {
             GatewayError::TooManyAuthFailures { .. } | GatewayError::RateLimited { .. } => {
                 StatusCode::TOO_MANY_REQUESTS
             }
-            GatewayError::LimiterUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            GatewayError::LimiterUnavailable { .. } | GatewayError::Overloaded { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             GatewayError::UpstreamUnreachable | GatewayError::UpstreamBadResponse => StatusCode::BAD_GATEWAY,
             GatewayError::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
             GatewayError::BackendFailed { status, .. } => match *status {
@@ -110,6 +117,7 @@ impl GatewayError {
             GatewayError::TooManyAuthFailures { .. } => "too-many-auth-failures",
             GatewayError::RateLimited { .. } => "rate-limited",
             GatewayError::LimiterUnavailable { .. } => "rate-limit-store-unavailable",
+            GatewayError::Overloaded { .. } => "overloaded",
             GatewayError::UpstreamUnreachable => "upstream-unreachable",
             GatewayError::UpstreamBadResponse => "upstream-bad-response",
             GatewayError::UpstreamTimeout => "upstream-timeout",
@@ -134,6 +142,7 @@ impl GatewayError {
             GatewayError::TooManyAuthFailures { .. } => "Too many failed authentications",
             GatewayError::RateLimited { .. } => "Too many requests",
             GatewayError::LimiterUnavailable { .. } => "Rate limiting unavailable",
+            GatewayError::Overloaded { .. } => "Gateway overloaded",
             GatewayError::UpstreamUnreachable => "Upstream unreachable",
             GatewayError::UpstreamBadResponse => "Bad upstream response",
             GatewayError::UpstreamTimeout => "Upstream timed out",
@@ -169,6 +178,9 @@ impl GatewayError {
             }
             GatewayError::LimiterUnavailable { retry_after } => {
                 format!("The rate-limit store could not be reached; retry in {retry_after} s.")
+            }
+            GatewayError::Overloaded { retry_after } => {
+                format!("The gateway holds as many answers as it may; retry in {retry_after} s.")
             }
             GatewayError::UpstreamUnreachable => "The upstream service could not be reached.".into(),
             GatewayError::UpstreamBadResponse => "The upstream service sent an invalid response.".into(),
@@ -218,7 +230,8 @@ impl GatewayError {
             }
             GatewayError::TooManyAuthFailures { retry_after }
             | GatewayError::RateLimited { retry_after }
-            | GatewayError::LimiterUnavailable { retry_after } => {
+            | GatewayError::LimiterUnavailable { retry_after }
+            | GatewayError::Overloaded { retry_after } => {
                 h.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
             }
             _ => {}
@@ -247,6 +260,7 @@ mod tests {
             (GatewayError::TooManyAuthFailures { retry_after: 3 }, 429),
             (GatewayError::RateLimited { retry_after: 3 }, 429),
             (GatewayError::LimiterUnavailable { retry_after: 1 }, 503),
+            (GatewayError::Overloaded { retry_after: 1 }, 503),
             (GatewayError::UpstreamUnreachable, 502),
             (GatewayError::UpstreamBadResponse, 502),
             (GatewayError::UpstreamTimeout, 504),

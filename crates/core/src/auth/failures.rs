@@ -20,6 +20,7 @@ use crate::error::GatewayError;
 use crate::limit::Limit;
 use crate::pipeline::client_ip::ClientIp;
 use crate::pipeline::limit::LimiterState;
+use crate::platform::hash::RandomKeys;
 use crate::platform::{LimiterStore, Platform, Timestamp};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -58,7 +59,7 @@ pub(crate) struct Attempt {
 
 /// Digests of credentials that verified here recently, with when they stop counting as good.
 #[derive(Debug, Default)]
-pub(crate) struct KnownGood(Mutex<HashMap<[u8; 32], Timestamp>>);
+pub(crate) struct KnownGood(Mutex<HashMap<[u8; 32], Timestamp, RandomKeys>>);
 
 impl KnownGood {
     fn contains(&self, digest: &[u8; 32], now: Timestamp) -> bool {

@@ -15,6 +15,8 @@ pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a write to the client may make no progress (default; like
 /// nginx's `send_timeout`).
 pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(60);
+/// Bytes of answers the local server holds for its clients at once (default).
+pub const DEFAULT_MAX_RESPONSE_MEMORY: u64 = 1 << 30;
 
 /// What the local server bounds per connection (other runtimes: the platform does).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +27,9 @@ pub struct ServerLimits {
     pub header_timeout: Duration,
     pub body_timeout: Duration,
     pub send_timeout: Duration,
+    /// Bytes of answer bodies held for clients at once (written, or waiting
+    /// for a slow reader); an answer that would pass it is replaced by a 503.
+    pub max_response_memory: u64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -42,6 +47,7 @@ pub(crate) fn compile(parsed: &Parsed, problems: &mut Problems) -> Bounds {
     };
     at_least_one("max_connections", limits.max_connections);
     at_least_one("max_upstream_body", limits.max_upstream_body);
+    at_least_one("max_response_memory", limits.max_response_memory);
     let mut duration = |field: &str, value: Option<ConfigDuration>, default: Duration| match value {
         Some(ConfigDuration(d)) if d.is_zero() => {
             problems.push(parsed.loc(&["limits", field]), format!("limits.{field} must be longer than 0"));
@@ -55,6 +61,7 @@ pub(crate) fn compile(parsed: &Parsed, problems: &mut Problems) -> Bounds {
         header_timeout: duration("header_timeout", limits.header_timeout, DEFAULT_HEADER_TIMEOUT),
         body_timeout: duration("body_timeout", limits.body_timeout, DEFAULT_BODY_TIMEOUT),
         send_timeout: duration("send_timeout", limits.send_timeout, DEFAULT_SEND_TIMEOUT),
+        max_response_memory: limits.max_response_memory.unwrap_or(DEFAULT_MAX_RESPONSE_MEMORY),
     };
     Bounds { max_upstream_body: limits.max_upstream_body.unwrap_or(DEFAULT_MAX_UPSTREAM_BODY), server }
 }

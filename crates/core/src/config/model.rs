@@ -40,6 +40,10 @@ pub struct LimitsConfig {
     /// Local server: a write that makes no progress this long ends the connection (default 60s).
     #[serde(default)]
     pub send_timeout: Option<ConfigDuration>,
+    /// Local server: bytes of answers held for clients at once (default 1 GiB);
+    /// past it, 503 `overloaded`.
+    #[serde(default)]
+    pub max_response_memory: Option<u64>,
 }
 
 impl Default for LimitsConfig {
@@ -52,6 +56,7 @@ impl Default for LimitsConfig {
             header_timeout: None,
             body_timeout: None,
             send_timeout: None,
+            max_response_memory: None,
         }
     }
 }

@@ -9,6 +9,7 @@ mod analytics;
 mod cache;
 mod clock;
 mod defer;
+pub(crate) mod hash;
 mod kv;
 mod limiter;
 pub mod memory;

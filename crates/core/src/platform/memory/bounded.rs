@@ -10,6 +10,7 @@
 //! stores and by each instance's limiter state (blocks, approximate counts).
 
 use crate::platform::Timestamp;
+use crate::platform::hash::RandomKeys;
 use priority_queue::PriorityQueue;
 use std::cmp::Ordering;
 
@@ -55,7 +56,7 @@ impl<V> Ord for Slot<V> {
 
 /// See the module comment.
 pub(crate) struct ExpiryMap<V> {
-    queue: PriorityQueue<Box<str>, Slot<V>>,
+    queue: PriorityQueue<Box<str>, Slot<V>, RandomKeys>,
     capacity: usize,
     next_seq: u64,
 }
@@ -69,7 +70,7 @@ impl<V> std::fmt::Debug for ExpiryMap<V> {
 impl<V> ExpiryMap<V> {
     /// An empty map holding at most `capacity` entries (at least one).
     pub(crate) fn new(capacity: usize) -> Self {
-        ExpiryMap { queue: PriorityQueue::new(), capacity: capacity.max(1), next_seq: 0 }
+        ExpiryMap { queue: PriorityQueue::with_default_hasher(), capacity: capacity.max(1), next_seq: 0 }
     }
 
     pub(crate) fn len(&self) -> usize {
