@@ -13,7 +13,8 @@
 # Prints requests, errors, peak RSS (VmHWM) of the gateway, and when the slow
 # clients were cut off. The upstream is a second `tollgate serve` (its
 # /_gateway/health) for phase 1 and backends.py's echo (?bytes=) for phase 2,
-# on ports 186xx of their own.
+# on ports 186xx of their own. RESPONSE_MEMORY sets limits.max_response_memory
+# (default here 256 MiB): slow readers past it get 503 overloaded.
 #
 #   scripts/load-abuse.sh                  # debug build of tollgate
 #   TOLLGATE_BIN=target/release/tollgate DURATION=60s scripts/load-abuse.sh
@@ -40,7 +41,7 @@ version: 1
 YAML
 cat > "$OUT/gateway.yaml" <<YAML
 version: 1
-limits: { max_body_bytes: 4096, body_timeout: 5s, send_timeout: 5s, header_timeout: 10s, max_upstream_body: 8388608 }
+limits: { max_body_bytes: 4096, body_timeout: 5s, send_timeout: 5s, header_timeout: 10s, max_upstream_body: 8388608, max_response_memory: ${RESPONSE_MEMORY:-268435456} }
 auth:
   jwt:
     hs: { algorithms: [HS256], secret: "$SECRET" }

@@ -11,7 +11,6 @@
 
 mod framing;
 mod limits;
-mod response_memory;
 mod send_timeout;
 
 use bytes::Bytes;
@@ -20,7 +19,6 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use response_memory::HeldBody;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -30,7 +28,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tollgate_core::platform::{Clock, Runtime, Timestamp};
 use tollgate_core::{ClientInfo, Gateway, GatewayError};
-use tollgate_native::NativePlatform;
+use tollgate_native::{AnswerMemory, HyperUpstream, NativePlatform};
 
 pub(crate) fn run_file(path: &Path, listen: SocketAddr) -> ExitCode {
     crate::run_async(async move {
@@ -52,9 +50,12 @@ pub(crate) fn run_file(path: &Path, listen: SocketAddr) -> ExitCode {
 /// Serves until SIGINT/SIGTERM. Prints the address it listens on.
 pub(crate) async fn serve(listener: TcpListener, gateway: Gateway) -> Result<(), String> {
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let platform = Arc::new(NativePlatform::new(Runtime::Local));
-    let gateway = Arc::new(gateway);
     let bounds = *gateway.server_limits();
+    let mut platform = NativePlatform::new(Runtime::Local);
+    // Every upstream answer is read into one budget for the whole server.
+    platform.upstream = HyperUpstream::new().with_memory(AnswerMemory::new(bounds.max_response_memory));
+    let platform = Arc::new(platform);
+    let gateway = Arc::new(gateway);
     let fd_cap = limits::default_max_connections();
     let max_connections = bounds.max_connections.unwrap_or(fd_cap);
     if max_connections > fd_cap {
@@ -65,7 +66,6 @@ pub(crate) async fn serve(listener: TcpListener, gateway: Gateway) -> Result<(),
         );
     }
     let slots = limits::Slots::new(max_connections);
-    let memory = response_memory::ResponseMemory::new(bounds.max_response_memory);
     println!("tollgate listening on http://{addr}");
     tracing::info!(%addr, max_connections, "listening");
     // hyper's own 431 (no problem body) is only the last resort: the core
@@ -97,17 +97,12 @@ pub(crate) async fn serve(listener: TcpListener, gateway: Gateway) -> Result<(),
         let _ = stream.set_nodelay(true);
         let gateway = gateway.clone();
         let platform = platform.clone();
-        let memory = memory.clone();
         tokio::spawn(async move {
             let _slot = slot;
             let service = service_fn(move |req| {
                 let gateway = gateway.clone();
                 let platform = platform.clone();
-                let memory = memory.clone();
-                async move {
-                    let resp = handle(&gateway, &platform, req, peer, bounds.body_timeout).await;
-                    Ok::<_, Infallible>(hold(&memory, resp))
-                }
+                async move { Ok::<_, Infallible>(handle(&gateway, &platform, req, peer, bounds.body_timeout).await) }
             });
             let io = send_timeout::SendTimeout::new(stream, bounds.send_timeout);
             let conn = http1::Builder::new()
@@ -121,31 +116,6 @@ pub(crate) async fn serve(listener: TcpListener, gateway: Gateway) -> Result<(),
             }
         });
     }
-}
-
-/// Takes the answer's bytes from the response memory for as long as its body
-/// lives; when they do not fit, a 503 `overloaded` problem goes instead,
-/// with the answer's request id, CORS and timing headers.
-fn hold(memory: &response_memory::ResponseMemory, resp: hyper::Response<Full<Bytes>>) -> hyper::Response<HeldBody> {
-    let (parts, body) = resp.into_parts();
-    let bytes = body.into_inner().unwrap_or_default();
-    if let Some(held) = memory.take(bytes.len() as u64) {
-        return hyper::Response::from_parts(parts, HeldBody::new(bytes, Some(held)));
-    }
-    let request_id = parts.headers.get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-    tracing::warn!(
-        request_id,
-        bytes = bytes.len(),
-        "answer replaced by 503: limits.max_response_memory is held by other answers"
-    );
-    let (mut problem, problem_body) = GatewayError::Overloaded { retry_after: 1 }.to_response(request_id).into_parts();
-    for (name, value) in &parts.headers {
-        let n = name.as_str();
-        if n == "x-request-id" || n == "server-timing" || n == "vary" || n.starts_with("access-control-") {
-            problem.headers.append(name.clone(), value.clone());
-        }
-    }
-    hyper::Response::from_parts(problem, HeldBody::new(problem_body, None))
 }
 
 /// A gateway error answered before the core ran, on a connection that

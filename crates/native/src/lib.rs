@@ -4,9 +4,11 @@
 //! in-memory stores from the core (or, for the key-value and limiter stores,
 //! whatever the runtime brings: Lambda's are on DynamoDB).
 
+mod answer_memory;
 mod clock;
 mod upstream;
 
+pub use answer_memory::AnswerMemory;
 pub use clock::TokioClock;
 pub use upstream::HyperUpstream;
 

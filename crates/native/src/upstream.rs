@@ -6,6 +6,7 @@
 //! refused before reading, and a body that passes it while streaming is
 //! refused at once (the connection is dropped, not drained).
 
+use crate::AnswerMemory;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_rustls::HttpsConnector;
@@ -21,6 +22,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone)]
 pub struct HyperUpstream {
     client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    /// The budget answer bodies are read into (none: only the per-request cap).
+    memory: Option<AnswerMemory>,
 }
 
 impl HyperUpstream {
@@ -39,7 +42,13 @@ impl HyperUpstream {
             .pool_idle_timeout(Duration::from_secs(60))
             .pool_max_idle_per_host(256)
             .build(https);
-        HyperUpstream { client }
+        HyperUpstream { client, memory: None }
+    }
+
+    /// Reads every answer body into `memory` ([`AnswerMemory`]).
+    pub fn with_memory(mut self, memory: AnswerMemory) -> Self {
+        self.memory = Some(memory);
+        self
     }
 }
 
@@ -60,12 +69,13 @@ impl UpstreamClient for HyperUpstream {
         timeout: Duration,
     ) -> impl Future<Output = Result<http::Response<Bytes>, UpstreamError>> + MaybeSend {
         let cap = UpstreamBodyLimit::of(&request);
+        let memory = self.memory.clone();
         let call = self.client.request(request.map(Full::new));
         async move {
             let exchange = async {
                 let resp = call.await.map_err(|e| classify(&e))?;
                 let (parts, body) = resp.into_parts();
-                let body = read_capped(&parts.headers, body, cap).await?;
+                let body = read_capped(&parts.headers, body, cap, memory.as_ref()).await?;
                 Ok(http::Response::from_parts(parts, body))
             };
             tokio::time::timeout(timeout, exchange).await.unwrap_or(Err(UpstreamError::Timeout))
@@ -74,8 +84,15 @@ impl UpstreamClient for HyperUpstream {
 }
 
 /// Reads an answer body of at most `cap` bytes: `Content-Length` first, then
-/// counting every frame, so nothing past the cap is ever held.
-pub(crate) async fn read_capped<B>(headers: &http::HeaderMap, body: B, cap: u64) -> Result<Bytes, UpstreamError>
+/// counting every frame, so nothing past the cap is ever held; with
+/// `memory`, every frame is taken from that budget first (none left:
+/// `Overloaded`), and the answer gives it back when its last byte is dropped.
+pub(crate) async fn read_capped<B>(
+    headers: &http::HeaderMap,
+    body: B,
+    cap: u64,
+    memory: Option<&AnswerMemory>,
+) -> Result<Bytes, UpstreamError>
 where
     B: hyper::body::Body<Data = Bytes>,
     B::Error: std::fmt::Display,
@@ -90,16 +107,25 @@ where
     }
     let mut body = std::pin::pin!(body);
     let mut buf = bytes::BytesMut::new();
+    let mut held = memory.map(AnswerMemory::hold);
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| UpstreamError::Protocol(format!("response body: {e}")))?;
         if let Ok(data) = frame.into_data() {
             if buf.len() as u64 + data.len() as u64 > cap {
                 return Err(too_large());
             }
+            if let (Some(held), Some(memory)) = (held.as_mut(), memory)
+                && !held.grow(memory, data.len() as u64)
+            {
+                return Err(UpstreamError::Overloaded);
+            }
             buf.extend_from_slice(&data);
         }
     }
-    Ok(buf.freeze())
+    Ok(match held {
+        Some(held) => crate::answer_memory::owned_bytes(buf, held),
+        None => buf.freeze(),
+    })
 }
 
 #[cfg(test)]
@@ -131,9 +157,9 @@ mod tests {
     #[tokio::test]
     async fn a_body_at_the_cap_is_read_and_one_byte_more_is_refused() {
         let h = http::HeaderMap::new();
-        assert_eq!(read_capped(&h, frames(4, 250), 1000).await.map(|b| b.len()), Ok(1000));
-        assert!(read_capped(&h, frames(5, 250), 1000).await.is_err());
-        assert!(read_capped(&h, frames(1, 1001), 1000).await.is_err());
+        assert_eq!(read_capped(&h, frames(4, 250), 1000, None).await.map(|b| b.len()), Ok(1000));
+        assert!(read_capped(&h, frames(5, 250), 1000, None).await.is_err());
+        assert!(read_capped(&h, frames(1, 1001), 1000, None).await.is_err());
     }
 
     #[tokio::test]
@@ -141,6 +167,20 @@ mod tests {
         let mut h = http::HeaderMap::new();
         h.insert(http::header::CONTENT_LENGTH, "1001".parse().expect("value"));
         // An empty body: only the declaration can refuse it.
-        assert!(read_capped(&h, frames(0, 0), 1000).await.is_err());
+        assert!(read_capped(&h, frames(0, 0), 1000, None).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn answers_are_read_into_the_memory_budget_and_give_it_back() {
+        let h = http::HeaderMap::new();
+        let memory = AnswerMemory::new(1000);
+        let first = read_capped(&h, frames(3, 250), 10_000, Some(&memory)).await.expect("750 fit");
+        assert_eq!(memory.held(), 750);
+        let refused = read_capped(&h, frames(2, 250), 10_000, Some(&memory)).await;
+        assert_eq!(refused, Err(UpstreamError::Overloaded), "750 + 500 > 1000");
+        assert_eq!(memory.held(), 750, "what the refused answer took came back");
+        drop(first);
+        assert_eq!(memory.held(), 0);
+        assert!(read_capped(&h, frames(2, 250), 10_000, Some(&memory)).await.is_ok());
     }
 }

@@ -144,6 +144,7 @@ fn classify(leg: &Leg, cap: u64, result: Result<Response<Bytes>, UpstreamError>)
         Err(UpstreamError::Timeout) => return failed(504, "timed out"),
         Err(UpstreamError::Connect(_)) => return failed(502, "unreachable"),
         Err(UpstreamError::Protocol(_)) => return failed(502, "invalid response"),
+        Err(UpstreamError::Overloaded) => return failed(503, "gateway overloaded"),
     };
     let status = resp.status();
     if !status.is_success() {

@@ -297,6 +297,7 @@ impl Gateway {
                     UpstreamError::Timeout => GatewayError::UpstreamTimeout,
                     UpstreamError::Connect(_) => GatewayError::UpstreamUnreachable,
                     UpstreamError::Protocol(_) => GatewayError::UpstreamBadResponse,
+                    UpstreamError::Overloaded => GatewayError::Overloaded { retry_after: 1 },
                 })
             }
         }

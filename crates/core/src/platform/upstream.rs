@@ -18,6 +18,9 @@ pub enum UpstreamError {
     Timeout,
     /// The connection broke or the answer was not valid HTTP.
     Protocol(String),
+    /// The runtime holds as many answer bytes as it may (the local server's
+    /// `limits.max_response_memory`): this answer was not read.
+    Overloaded,
 }
 
 impl std::fmt::Display for UpstreamError {
@@ -26,6 +29,7 @@ impl std::fmt::Display for UpstreamError {
             UpstreamError::Connect(m) => write!(f, "connect failed: {m}"),
             UpstreamError::Timeout => write!(f, "timed out"),
             UpstreamError::Protocol(m) => write!(f, "bad upstream response: {m}"),
+            UpstreamError::Overloaded => write!(f, "no answer memory left (limits.max_response_memory)"),
         }
     }
 }
