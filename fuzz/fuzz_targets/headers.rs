@@ -41,7 +41,7 @@ const HOP_BY_HOP: &[&str] = &[
 /// skips a whole `Connection` line that holds a byte outside visible ASCII,
 /// so `Connection: x-b, \xff` lets `x-b` through. Set to `false` once
 /// `pipeline/headers.rs` reads the line as bytes.
-const KNOWN_OPEN_CONNECTION_OBS_TEXT: bool = true;
+const KNOWN_OPEN_CONNECTION_OBS_TEXT: bool = false;
 
 fn lines(data: &[u8]) -> impl Iterator<Item = &[u8]> {
     data.split(|&b| b == b'\n')

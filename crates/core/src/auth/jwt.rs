@@ -381,11 +381,14 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
 
 fn parse_header(segment: &str) -> Result<Header, JwtError> {
     let json = URL_SAFE_NO_PAD.decode(segment).map_err(|_| JwtError::BadHeader)?;
+    // The whole header must be UTF-8 JSON (RFC 7515 §5.2), members we
+    // ignore included: serde skips ignored strings without checking them.
+    let json = std::str::from_utf8(&json).map_err(|_| JwtError::BadHeader)?;
     // serde would also read a struct from a JSON array: insist on an object.
-    if json.trim_ascii_start().first() != Some(&b'{') {
+    if json.trim_ascii_start().as_bytes().first() != Some(&b'{') {
         return Err(JwtError::BadHeader);
     }
-    serde_json::from_slice(&json).map_err(|_| JwtError::BadHeader)
+    serde_json::from_str(json).map_err(|_| JwtError::BadHeader)
 }
 
 fn parse_claims(segment: &str) -> Result<Claims, JwtError> {

@@ -511,6 +511,24 @@ fn crit_header_is_rejected() {
     }
 }
 
+/// Found by fuzzing (fuzz/artifacts-found/jwt-header-invalid-utf8): a
+/// signed header whose ignored members are not UTF-8 verified.
+#[test]
+fn a_header_that_is_not_utf8_json_is_refused_even_in_ignored_members() {
+    let issuer = hs_issuer();
+    let platform = no_upstream();
+    let payload = b64(&good_claims());
+    for raw in [
+        &b"{\"alg\":\"HS256\",\"typ\":\"\xff\"}"[..],
+        &b"{\"alg\":\"HS256\",\"x\":[\"\xc3\x28\"]}"[..],
+        &b"{\"alg\":\"HS256\",\"cty\":\"\xed\xa0\x80\"}"[..],
+    ] {
+        let header = URL_SAFE_NO_PAD.encode(raw);
+        let token = sign_raw(&header, &payload, Algorithm::HS256, SECRET);
+        assert_eq!(verify(&issuer, &platform, &token), Err(JwtError::BadHeader), "{}", String::from_utf8_lossy(raw));
+    }
+}
+
 #[test]
 fn token_over_8_kib_is_refused_before_decoding() {
     let issuer = hs_issuer();

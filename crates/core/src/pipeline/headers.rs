@@ -37,12 +37,13 @@ pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
 }
 
 fn strip_connection_named(headers: &mut HeaderMap) {
+    // Read as bytes: a line with an obs-text byte must not hide the names
+    // beside it (`Connection: x-b, \xff` still names `x-b`).
     let named: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+        .flat_map(|v| v.as_bytes().split(|b| *b == b','))
+        .filter_map(|name| HeaderName::from_bytes(name.trim_ascii()).ok())
         .collect();
     for name in named {
         headers.remove(name);
@@ -71,6 +72,21 @@ mod tests {
         strip_hop_by_hop(&mut h);
         let left: Vec<&str> = h.keys().map(|k| k.as_str()).collect();
         assert_eq!(left, vec!["x-kept"]);
+    }
+
+    /// Found by fuzzing (fuzz/artifacts-found/headers-connection-obs-text):
+    /// a `Connection` line with a non-ASCII byte still names what it names.
+    #[test]
+    fn connection_lines_with_obs_text_still_name_their_headers() {
+        for line in [&b"x-b, \xff"[..], b"\xff,x-b", b"x-b ,\x80\x81, \xfe"] {
+            let mut h = HeaderMap::new();
+            h.insert("connection", http::HeaderValue::from_bytes(line).expect("value"));
+            h.insert("x-b", "1".parse().expect("value"));
+            h.insert("x-kept", "1".parse().expect("value"));
+            strip_hop_by_hop(&mut h);
+            let left: Vec<&str> = h.keys().map(|k| k.as_str()).collect();
+            assert_eq!(left, vec!["x-kept"], "{}", String::from_utf8_lossy(line));
+        }
     }
 
     /// workerd consumes `Connection` before the Worker runs, so nothing may
