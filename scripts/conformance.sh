@@ -134,6 +134,16 @@ for rt in $RUNTIMES; do
       wait_http http://127.0.0.1:18300/_gateway/health 120 cloudflare
       export WRANGLER_STATE="$LOGS/wrangler-state"
       suite cloudflare http://127.0.0.1:18300
+      stop_group "$g"
+      # Behind a trusted proxy (client_ip: x-forwarded-for), issue 9 findings 1 and 5b: the config is
+      # compiled into the bundle, so this builds another one into build/ (a later SKIP_WORKER_BUILD=1
+      # run would serve it: rebuild first).
+      bash scripts/build-worker.sh tests/conformance/gateway-xff.yaml
+      rm -rf "$LOGS/wrangler-state-xff"
+      start_group cloudflare-xff npx --no-install wrangler dev -c tests/conformance/wrangler.toml --ip 127.0.0.1 \
+            --port 18300 --show-interactive-dev-session=false --persist-to "$LOGS/wrangler-state-xff"; g=$STARTED
+      wait_http http://127.0.0.1:18300/_gateway/health 120 cloudflare-xff
+      xff_suite cloudflare http://127.0.0.1:18300
       stop_group "$g" ;;
     lambda)
       # DynamoDB for the key-value port: moto, single-threaded (scripts/dynamodb-emulator.py),
@@ -177,7 +187,7 @@ echo
 echo "conformance summary:"
 for rt in $RUNTIMES; do printf '  %-11s %s\n' "$rt" "${RESULT[$rt]:-did not run}"; done
 [ -z "${RESULT[lambda-store-down]:-}" ] || printf '  %-11s %s\n' "lambda, store down" "${RESULT[lambda-store-down]}"
-for rt in local lambda; do
+for rt in local cloudflare lambda; do
   [ -z "${RESULT[$rt-xff]:-}" ] || printf '  %-11s %s\n' "$rt, x-forwarded-for" "${RESULT[$rt-xff]}"
 done
 exit $failed

@@ -1,6 +1,6 @@
 """`client_ip: x-forwarded-for` (issue 9, findings 1 and 5b), against a
 gateway running tests/conformance/gateway-xff.yaml (scripts/conformance.sh
-starts one on the local server and on Lambda after the main suite, with
+starts one on every runtime (server, Workers bundle, function) after the main suite, with
 TOLLGATE_XFF=1; the main suite skips this file). The suite's client plays
 the trusted proxy: its connection comes from loopback, and the header lines
 it sends are what the proxy would pass on.
