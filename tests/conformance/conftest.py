@@ -221,6 +221,59 @@ def echo_of(resp: Response) -> dict:
     return data
 
 
+def raw_exchange(request: bytes, wait: float = 15.0) -> tuple:
+    """Sends `request` as raw bytes on a new connection to the gateway, then
+    reads until the server closes or `wait` s pass: (bytes received, closed?)."""
+    import socket
+    import time
+
+    u = urlsplit(BASE_URL)
+    s = socket.create_connection((u.hostname, u.port or 80), timeout=wait)
+    try:
+        s.sendall(request)
+        out = b""
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            s.settimeout(max(0.1, deadline - time.monotonic()))
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                return out, False
+            except ConnectionResetError:
+                return out, True
+            if not chunk:
+                return out, True
+            out += chunk
+        return out, False
+    finally:
+        s.close()
+
+
+def concurrent_statuses(send, total: int, threads: int) -> dict:
+    """Calls `send()` (one request, returns its status) `total` times from
+    `threads` threads at once; returns how many answers had each status."""
+    import threading
+
+    statuses, lock, todo = [], threading.Lock(), list(range(total))
+
+    def worker():
+        while True:
+            with lock:
+                if not todo:
+                    return
+                todo.pop()
+            s = send()
+            with lock:
+                statuses.append(s)
+
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    return {s: statuses.count(s) for s in set(statuses)}
+
+
 def other_loopback_client(probe: str = "/echo/other-client-probe") -> Optional["Gateway"]:
     """A client on another, random loopback address, if the gateway tells it
     apart from 127.0.0.1 (None when the platform shows every client as one

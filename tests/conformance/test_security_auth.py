@@ -17,7 +17,6 @@ import base64
 import json
 import os
 import random
-import threading
 
 import time
 import urllib.request
@@ -25,7 +24,7 @@ import urllib.request
 import jwt
 import pytest
 
-from conftest import BASE_URL, RUNTIME, Gateway, echo_header, echo_of, other_loopback_client, skip_on
+from conftest import BASE_URL, RUNTIME, Gateway, concurrent_statuses, echo_header, echo_of, other_loopback_client, skip_on
 from jwtkit import ACME_KEY, JWT_SECRET, bearer, claims, mint, now
 
 FORGED = bearer(mint("attacker", claims(sub="admin")))
@@ -159,27 +158,12 @@ def test_a_concurrent_burst_gets_no_more_guesses_than_per_ip():
     # The failed-auth window is the wall-clock minute: start where the burst fits in one.
     if time.time() % 60 > 35:
         time.sleep(60 - time.time() % 60 + 0.5)
-    statuses = []
-    lock = threading.Lock()
-    todo = list(range(total))
-
-    def worker():
-        while True:
-            with lock:
-                if not todo:
-                    return
-                todo.pop()
-            s = client.get("/auth/key/burst", [("X-Api-Key", "burst-guess-" + str(random.random()))]).status
-            with lock:
-                statuses.append(s)
-
     started = time.time()
-    threads = [threading.Thread(target=worker) for _ in range(24)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    counts = {s: statuses.count(s) for s in set(statuses)}
+    counts = concurrent_statuses(
+        lambda: client.get("/auth/key/burst", [("X-Api-Key", "burst-guess-" + str(random.random()))]).status,
+        total,
+        threads=24,
+    )
     if int(started // 60) != int(time.time() // 60):
         pytest.fail(f"the burst took {time.time() - started:.0f} s and crossed a minute: {counts}")
     assert counts.get(401, 0) == per_ip, f"guesses evaluated in a burst of {total}, per_ip {per_ip}: {counts}"

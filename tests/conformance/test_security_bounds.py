@@ -7,10 +7,8 @@ The connection cap, the header and send timeouts and the other deadlines of
 the local server are pinned over raw sockets in crates/cli/tests/serve_bounds.rs
 (they need configs of their own)."""
 
-import socket
-import time
 
-from conftest import BASE_URL, RUNTIME, assert_problem, skip_on
+from conftest import BASE_URL, assert_problem, raw_exchange, skip_on
 from urllib.parse import urlsplit
 
 CAP = 262144  # gateway.yaml limits.max_upstream_body
@@ -44,31 +42,6 @@ def test_a_dribbling_answer_is_cut_at_the_route_deadline(gw):
     assert_problem(r, 504, "upstream-timeout")
 
 
-def _raw(request: bytes, wait: float) -> tuple:
-    """Sends `request`, then reads until the server closes or `wait` s pass:
-    (bytes received, closed?)."""
-    u = urlsplit(BASE_URL)
-    s = socket.create_connection((u.hostname, u.port or 80), timeout=wait)
-    try:
-        s.sendall(request)
-        out = b""
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            s.settimeout(max(0.1, deadline - time.monotonic()))
-            try:
-                chunk = s.recv(65536)
-            except socket.timeout:
-                return out, False
-            except ConnectionResetError:
-                return out, True
-            if not chunk:
-                return out, True
-            out += chunk
-        return out, False
-    finally:
-        s.close()
-
-
 @skip_on(("cloudflare", "lambda"), "the platform reads the whole request body before the gateway runs "
          "(workerd: the Worker's body stream; Lambda: the event); its own deadlines apply, see docs/runtimes.md")
 def test_a_body_that_never_finishes_gets_408_and_the_connection_closed(gw):
@@ -76,7 +49,7 @@ def test_a_body_that_never_finishes_gets_408_and_the_connection_closed(gw):
     head = f"POST {prefix}/echo/slow-body HTTP/1.1\r\nHost: {gw.host_header}\r\n".encode()
     for framing, partial in ((b"Content-Length: 100\r\n\r\n", b"abc"),
                              (b"Transfer-Encoding: chunked\r\n\r\n", b"3\r\nabc\r\n")):
-        out, closed = _raw(head + framing + partial, wait=30)
+        out, closed = raw_exchange(head + framing + partial, wait=30)
         assert closed, f"still open after 30 s: {out!r}"
         assert out.startswith(b"HTTP/1.1 408"), out
         assert b"application/problem+json" in out and b"request-timeout" in out, out

@@ -11,13 +11,11 @@ do is recorded in docs/runtimes.md, and the cases skip there with that reason.
 Everywhere, `Upgrade` and `HTTP2-Settings` never reach the upstream, with or
 without a `Connection` header naming them (workerd consumes `Connection`)."""
 
-import socket
-import time
 from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import BASE_URL, echo_header, echo_of, skip_on
+from conftest import BASE_URL, echo_header, echo_of, raw_exchange, skip_on
 
 PLATFORM_PARSES = ("the platform parses HTTP/1.1 before the gateway sees the request: workerd and the "
                    "cargo-lambda emulator answer or normalise these themselves (docs/runtimes.md, "
@@ -47,31 +45,6 @@ CASES = [
 ]
 
 
-def _exchange(request: bytes, wait: float = 15.0) -> tuple:
-    """Sends `request` raw, reads until the server closes (or `wait` s):
-    (bytes received, closed?)."""
-    u = urlsplit(BASE_URL)
-    s = socket.create_connection((u.hostname, u.port or 80), timeout=wait)
-    try:
-        s.sendall(request)
-        out = b""
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            s.settimeout(max(0.1, deadline - time.monotonic()))
-            try:
-                chunk = s.recv(65536)
-            except socket.timeout:
-                return out, False
-            except ConnectionResetError:
-                return out, True
-            if not chunk:
-                return out, True
-            out += chunk
-        return out, False
-    finally:
-        s.close()
-
-
 def _status_lines(out: bytes) -> int:
     return sum(1 for line in out.split(b"\r\n") if line.startswith((b"HTTP/1.1 ", b"HTTP/1.0 ")))
 
@@ -85,7 +58,7 @@ def _request(gw, template: bytes) -> bytes:
 @pytest.mark.parametrize("case", [c for c, _ in CASES])
 def test_ambiguous_framing_is_refused_with_400_and_closed(gw, case):
     template = dict(CASES)[case]
-    out, closed = _exchange(_request(gw, template))
+    out, closed = raw_exchange(_request(gw, template))
     assert out.startswith((b"HTTP/1.1 400 ", b"HTTP/1.0 400 ")), f"{case}: {out[:300]!r}"
     assert closed, f"{case}: the connection must be closed after the 400: {out[:300]!r}"
     assert _status_lines(out) == 1, f"{case}: one answer only: {out!r}"
@@ -101,7 +74,7 @@ def test_length_beside_chunked_smuggles_nothing(gw):
     body = b"0\r\n\r\n" + smuggled
     req = _request(gw, b"POST {p}/echo/f HTTP/1.1\r\nHost: {h}\r\nContent-Length: %d\r\n"
                        b"Transfer-Encoding: chunked\r\n\r\n" % len(body)) + body
-    out, closed = _exchange(req)
+    out, closed = raw_exchange(req)
     assert closed and _status_lines(out) == 1, out
     assert b"/echo/smuggled" not in out, out
 

@@ -18,7 +18,7 @@ import random
 
 import pytest
 
-from conftest import BASE_URL, RUNTIME, Gateway, echo_header, echo_of
+from conftest import BASE_URL, RUNTIME, Gateway, concurrent_statuses, echo_header, echo_of
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("TOLLGATE_XFF") != "1", reason="needs the gateway-xff.yaml gateway (scripts/conformance.sh, TOLLGATE_XFF=1)"
@@ -124,28 +124,14 @@ def test_ipv4_mapped_ipv6_is_the_ipv4_address(gw):
 def test_a_concurrent_burst_from_one_client_gets_per_ip_guesses(gw):
     """Finding 5a where every connection comes from one address (cargo lambda
     watch reports 127.0.0.1 for all): the client is told apart by its hop."""
-    import threading
     import time
 
     if time.time() % 60 > 45:  # the failed-auth window is the wall-clock minute
         time.sleep(60 - time.time() % 60 + 0.5)
     client = f"198.18.{random.randint(0, 255)}.{random.randint(1, 254)}".encode()
-    statuses, lock, todo = [], threading.Lock(), list(range(40))
-
-    def worker():
-        while True:
-            with lock:
-                if not todo:
-                    return
-                todo.pop()
-            s = gw.get("/xff/keyed/burst", chain([client]) + [("X-Api-Key", f"guess-{random.random()}")]).status
-            with lock:
-                statuses.append(s)
-
-    threads = [threading.Thread(target=worker) for _ in range(16)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    counts = {s: statuses.count(s) for s in set(statuses)}
+    counts = concurrent_statuses(
+        lambda: gw.get("/xff/keyed/burst", chain([client]) + [("X-Api-Key", f"guess-{random.random()}")]).status,
+        40,
+        threads=16,
+    )
     assert counts == {401: 3, 429: 37}, f"[{RUNTIME}] per_ip 3, 40 concurrent guesses: {counts}"
