@@ -71,7 +71,7 @@ pub fn verify_with_jwks(token: &str, jwks: &[u8]) -> Option<[Result<(), String>;
 /// The client address in `client_ip: x-forwarded-for` mode: `headers` as
 /// the client (and the proxies in front) sent them, `peer` the socket peer.
 pub fn client_ip(headers: &HeaderMap, peer: Option<IpAddr>, trusted_hops: u32) -> Option<IpAddr> {
-    crate::pipeline::client_ip::resolve(headers, peer, ClientIpMode::XForwardedFor, trusted_hops).ip()
+    crate::client_ip::resolve(headers, peer, ClientIpMode::XForwardedFor, trusted_hops).ip()
 }
 
 /// The `X-Forwarded-For` value sent upstream (`xff_mode`: `client_ip:

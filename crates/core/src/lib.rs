@@ -11,6 +11,7 @@
 
 mod aggregate;
 mod auth;
+mod client_ip;
 mod compile;
 pub mod config;
 mod error;

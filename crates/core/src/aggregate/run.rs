@@ -36,7 +36,7 @@ pub(crate) struct Call<'a> {
     pub params: &'a [(String, String)],
     pub identity: Option<&'a Identity>,
     pub client: &'a ClientInfo,
-    pub client_ip: crate::pipeline::client_ip::ClientIp,
+    pub client_ip: crate::client_ip::ClientIp,
     pub request_id: &'a str,
 }
 

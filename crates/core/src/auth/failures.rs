@@ -16,9 +16,9 @@
 //! An instance that sees the window used up blocks the identity in its
 //! "blocked until" memory for the rest of the window (no store call).
 
+use crate::client_ip::ClientIp;
 use crate::error::GatewayError;
 use crate::limit::Limit;
-use crate::pipeline::client_ip::ClientIp;
 use crate::pipeline::limit::LimiterState;
 use crate::platform::hash::RandomKeys;
 use crate::platform::{LimiterStore, Platform, Timestamp};

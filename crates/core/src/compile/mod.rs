@@ -46,7 +46,7 @@ fn compile(mut parsed: Parsed) -> Result<Gateway, ConfigErrors> {
     if cfg.client_ip == ClientIpMode::XForwardedFor && cfg.trusted_hops == 0 {
         problems.push(parsed.loc(&["trusted_hops"]), "trusted_hops must be at least 1");
     }
-    let ipv6_key_prefix = cfg.ipv6_key_prefix.unwrap_or(crate::pipeline::client_ip::DEFAULT_V6_PREFIX);
+    let ipv6_key_prefix = cfg.ipv6_key_prefix.unwrap_or(crate::client_ip::DEFAULT_V6_PREFIX);
     if !(1..=128).contains(&ipv6_key_prefix) {
         problems.push(parsed.loc(&["ipv6_key_prefix"]), "ipv6_key_prefix must be between 1 and 128");
     }

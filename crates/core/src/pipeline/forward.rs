@@ -5,10 +5,10 @@
 //! hop-by-hop headers and gets the route's response edits.
 
 use super::ClientInfo;
-use super::client_ip::{self, ClientIp};
 use super::headers::strip_hop_by_hop;
 use crate::auth::Auth;
 use crate::auth::credentials::Source;
+use crate::client_ip::{self, ClientIp};
 use crate::compile::route::Route;
 use crate::compile::template::{Inputs, Landing, QUERY_COMPONENT, decode_query_component};
 use crate::compile::upstream::Upstream;

@@ -6,9 +6,9 @@
 //! until `T` without asking the store (the fast path). The outcome becomes
 //! the `RateLimit-Policy` / `RateLimit` headers of the answer, whatever it is.
 
-use super::client_ip::ClientIp;
 use crate::Gateway;
 use crate::auth::Identity;
+use crate::client_ip::ClientIp;
 use crate::compile::limit::{KeySource, Measure, Policy};
 use crate::compile::route::Route;
 use crate::config::{Consistency, OnStoreError};
@@ -267,7 +267,7 @@ impl Gateway {
         let now = platform.clock().now();
         let mut out = Vec::new();
         for policy in policies.rate.iter().chain(policies.quota.iter()) {
-            let unknown = ClientIp::Unknown(super::client_ip::Unknown::NoPeer);
+            let unknown = ClientIp::Unknown(crate::client_ip::Unknown::NoPeer);
             let a = applying(policy, Some(&identity), (&HeaderMap::new(), unknown, self.ipv6_key_prefix), now);
             let d = if policy.consistency == Consistency::Approximate {
                 let local = self.limiter.approx_lock().get(&a.key).map(|e| e.seen());

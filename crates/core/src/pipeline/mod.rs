@@ -5,7 +5,6 @@
 
 mod admin;
 mod approx;
-pub(crate) mod client_ip;
 mod cors;
 pub(crate) mod forward;
 mod headers;
@@ -17,6 +16,7 @@ pub mod normalize;
 
 use crate::Gateway;
 use crate::auth;
+use crate::client_ip;
 use crate::compile::route::Match;
 use crate::error::GatewayError;
 use crate::platform::{AnalyticsSink, Clock, Platform, RequestRecord, Timestamp, UpstreamClient, UpstreamError};

@@ -15,6 +15,9 @@
 //! IPv4-mapped IPv6 addresses (`::ffff:a.b.c.d`) are the IPv4 address
 //! everywhere. Limit keys take IPv6 addresses by prefix (`ipv6_key_prefix`,
 //! default /64): one customer's subnet is one identity, not 2^64.
+//!
+//! A leaf: it reads only the config's `ClientIpMode`, so authentication and
+//! the pipeline both use it without importing each other.
 
 use crate::config::ClientIpMode;
 use http::HeaderMap;
