@@ -2,10 +2,10 @@
 //! and `serve` limits that only the local server enforces (header block and
 //! streamed bodies), over real sockets.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+mod support;
+
+use std::process::Command;
+use support::{raw, serve};
 
 fn tollgate() -> Command {
     Command::new(env!("CARGO_BIN_EXE_tollgate"))
@@ -112,53 +112,11 @@ fn check_target_cloudflare_warns_about_fan_out_past_the_subrequest_cap() {
     assert!(!String::from_utf8_lossy(&lambda.stderr).contains("subrequests"));
 }
 
-struct Server {
-    child: Child,
-    addr: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(config: &str) -> Server {
-    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let path = write_config(&format!("serve-{n}.yaml"), config);
-    let mut child = tollgate()
-        .arg("serve")
-        .arg("-c")
-        .arg(&path)
-        .args(["--listen", "127.0.0.1:0"])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("first line");
-    let addr = line.trim().rsplit("http://").next().expect("address").to_owned();
-    Server { child, addr }
-}
-
-fn raw(addr: &str, request: &[u8]) -> String {
-    let mut s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
-    let _ = s.write_all(request);
-    let mut out = Vec::new();
-    let _ = s.read_to_end(&mut out);
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 const SMALL: &str = "version: 1\nlimits: { max_body_bytes: 10, max_header_bytes: 1024 }\nupstreams:\n  u: { targets: [ { url: \"http://127.0.0.1:9\" } ] }\nroutes:\n  - { id: a, path: \"/a\", upstream: u }\n";
 
 #[test]
 fn serve_answers_health_and_prints_its_address() {
-    let server = serve(SMALL);
+    let server = serve("cli", SMALL);
     let resp = raw(&server.addr, b"GET /_gateway/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
     assert!(resp.contains("\"runtime\":\"local\""), "{resp}");
@@ -166,7 +124,7 @@ fn serve_answers_health_and_prints_its_address() {
 
 #[test]
 fn serve_refuses_large_headers_with_431_problem() {
-    let server = serve(SMALL);
+    let server = serve("cli", SMALL);
     let req = format!("GET /a HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\nConnection: close\r\n\r\n", "b".repeat(2000));
     let resp = raw(&server.addr, req.as_bytes());
     assert!(resp.starts_with("HTTP/1.1 431"), "{resp}");
@@ -175,7 +133,7 @@ fn serve_refuses_large_headers_with_431_problem() {
 
 #[test]
 fn serve_refuses_a_chunked_body_over_the_limit_with_413() {
-    let server = serve(SMALL);
+    let server = serve("cli", SMALL);
     let req =
         b"POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n01234567\r\n8\r\n01234567\r\n0\r\n\r\n";
     let resp = raw(&server.addr, req);
@@ -185,7 +143,7 @@ fn serve_refuses_a_chunked_body_over_the_limit_with_413() {
 
 #[test]
 fn serve_answers_502_when_the_upstream_refuses() {
-    let server = serve(SMALL);
+    let server = serve("cli", SMALL);
     let resp = raw(&server.addr, b"GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     assert!(resp.starts_with("HTTP/1.1 502"), "{resp}");
     assert!(!resp.contains("127.0.0.1:9"), "no upstream address in the answer: {resp}");
@@ -193,7 +151,7 @@ fn serve_answers_502_when_the_upstream_refuses() {
 
 #[test]
 fn serve_survives_malformed_requests() {
-    let server = serve(SMALL);
+    let server = serve("cli", SMALL);
     for junk in [
         &b"\x00\x01\x02garbage\r\n\r\n"[..],
         b"GET\r\n\r\n",
