@@ -14,11 +14,8 @@ use futures_util::future::join_all;
 use http::{Request, Response, StatusCode};
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use tollgate_core::platform::memory::{
-    ManualClock, MemoryAnalytics, MemoryCache, MemoryKv, MemoryLimiter, MemoryPlatform, QueuedDeferrer,
-    ScriptedUpstream,
-};
-use tollgate_core::platform::{KeyValueStore, MaybeSend, Platform, Runtime, StoreError, Timestamp};
+use tollgate_core::platform::memory::{ManualClock, MemoryKv, MemoryPlatform, ScriptedUpstream};
+use tollgate_core::platform::{KeyValueStore, MaybeSend, Platform, StoreError, Timestamp};
 use tollgate_core::{ClientInfo, Gateway, api_key_stored_form, load};
 
 const MAIN_SECRET: &str = "main-secret-0123456789-0123456789-abcdef";
@@ -371,47 +368,12 @@ impl KeyValueStore for SlowKv {
     }
 }
 
-struct SlowPlatform {
-    inner: MemoryPlatform,
-    kv: SlowKv,
-}
-
-impl Platform for SlowPlatform {
-    type Upstream = ScriptedUpstream;
-    type Clock = ManualClock;
-    type Limiter = MemoryLimiter;
-    type Kv = SlowKv;
-    type Cache = MemoryCache;
-    type Analytics = MemoryAnalytics;
-    type Defer = QueuedDeferrer;
-    fn runtime(&self) -> Runtime {
-        Runtime::Local
-    }
-    fn upstream(&self) -> &ScriptedUpstream {
-        &self.inner.upstream
-    }
-    fn clock(&self) -> &ManualClock {
-        &self.inner.clock
-    }
-    fn limiter(&self) -> &MemoryLimiter {
-        &self.inner.limiter
-    }
-    fn kv(&self) -> &SlowKv {
-        &self.kv
-    }
-    fn cache(&self) -> &MemoryCache {
-        &self.inner.cache
-    }
-    fn analytics(&self) -> &MemoryAnalytics {
-        &self.inner.analytics
-    }
-    fn defer(&self) -> &QueuedDeferrer {
-        &self.inner.deferred
-    }
-}
+/// Every port in memory but the key-value store, which yields.
+type SlowPlatform = MemoryPlatform<ScriptedUpstream, ManualClock, SlowKv>;
 
 fn slow_platform() -> SlowPlatform {
-    SlowPlatform { inner: MemoryPlatform::new(ScriptedUpstream::echo()), kv: SlowKv::default() }
+    let memory = MemoryPlatform::new(ScriptedUpstream::echo());
+    MemoryPlatform::with_ports(memory.upstream, memory.clock, SlowKv::default())
 }
 
 fn keyed_config(extra_top: &str) -> String {

@@ -441,8 +441,8 @@ fn member(value: &Option<String>, name: &str) -> Result<Vec<u8>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platform::memory::{MemoryAnalytics, MemoryCache, MemoryKv, MemoryLimiter, QueuedDeferrer};
-    use crate::platform::{MaybeSend, Runtime, UpstreamError};
+    use crate::platform::memory::{MemoryKv, MemoryPlatform};
+    use crate::platform::{MaybeSend, UpstreamError};
     use futures_executor::block_on;
     use futures_util::future::join_all;
     use std::future::Future;
@@ -528,27 +528,16 @@ mod tests {
         }
     }
 
-    struct TestPlatform {
-        upstream: SlowJwks,
-        clock: FiredClock,
-        limiter: MemoryLimiter,
-        kv: MemoryKv,
-        cache: MemoryCache,
-        analytics: MemoryAnalytics,
-        deferred: QueuedDeferrer,
-    }
+    /// A JWKS endpoint that answers when told, and a clock whose timers fire when told.
+    type TestPlatform = MemoryPlatform<SlowJwks, FiredClock>;
 
     impl TestPlatform {
         fn new(up: bool) -> TestPlatform {
-            TestPlatform {
-                upstream: SlowJwks { calls: AtomicUsize::new(0), up: up.into(), gate: Gate::default() },
-                clock: FiredClock { now: AtomicU64::new(START.0), timers: Gate::default() },
-                limiter: MemoryLimiter::default(),
-                kv: MemoryKv::default(),
-                cache: MemoryCache::default(),
-                analytics: MemoryAnalytics::default(),
-                deferred: QueuedDeferrer::default(),
-            }
+            MemoryPlatform::with_ports(
+                SlowJwks { calls: AtomicUsize::new(0), up: up.into(), gate: Gate::default() },
+                FiredClock { now: AtomicU64::new(START.0), timers: Gate::default() },
+                MemoryKv::default(),
+            )
         }
         fn calls(&self) -> usize {
             self.upstream.calls.load(Ordering::SeqCst)
@@ -564,40 +553,6 @@ mod tests {
         }
         fn now(&self) -> Timestamp {
             self.clock.now()
-        }
-    }
-
-    impl Platform for TestPlatform {
-        type Upstream = SlowJwks;
-        type Clock = FiredClock;
-        type Limiter = MemoryLimiter;
-        type Kv = MemoryKv;
-        type Cache = MemoryCache;
-        type Analytics = MemoryAnalytics;
-        type Defer = QueuedDeferrer;
-        fn runtime(&self) -> Runtime {
-            Runtime::Local
-        }
-        fn upstream(&self) -> &SlowJwks {
-            &self.upstream
-        }
-        fn clock(&self) -> &FiredClock {
-            &self.clock
-        }
-        fn limiter(&self) -> &MemoryLimiter {
-            &self.limiter
-        }
-        fn kv(&self) -> &MemoryKv {
-            &self.kv
-        }
-        fn cache(&self) -> &MemoryCache {
-            &self.cache
-        }
-        fn analytics(&self) -> &MemoryAnalytics {
-            &self.analytics
-        }
-        fn defer(&self) -> &QueuedDeferrer {
-            &self.deferred
         }
     }
 

@@ -395,13 +395,15 @@ impl Deferrer for QueuedDeferrer {
     }
 }
 
-/// Every port in memory, with a manual clock and a scripted upstream.
+/// Every port in memory, with a manual clock and a scripted upstream by
+/// default; a test that needs another upstream, clock or key-value store
+/// swaps just that one ([`MemoryPlatform::with_ports`]).
 #[cfg(not(target_family = "wasm"))]
-pub struct MemoryPlatform {
-    pub upstream: ScriptedUpstream,
-    pub clock: ManualClock,
+pub struct MemoryPlatform<U = ScriptedUpstream, C = ManualClock, K = MemoryKv> {
+    pub upstream: U,
+    pub clock: C,
     pub limiter: MemoryLimiter,
-    pub kv: MemoryKv,
+    pub kv: K,
     pub cache: MemoryCache,
     pub analytics: MemoryAnalytics,
     pub deferred: QueuedDeferrer,
@@ -410,11 +412,23 @@ pub struct MemoryPlatform {
 #[cfg(not(target_family = "wasm"))]
 impl MemoryPlatform {
     pub fn new(upstream: ScriptedUpstream) -> Self {
+        MemoryPlatform::with_ports(
+            upstream,
+            ManualClock::at(Timestamp::from_millis(1_790_000_000_000)),
+            MemoryKv::default(),
+        )
+    }
+}
+
+#[cfg(not(target_family = "wasm"))]
+impl<U, C, K> MemoryPlatform<U, C, K> {
+    /// The given upstream, clock and key-value store; every other port in memory.
+    pub fn with_ports(upstream: U, clock: C, kv: K) -> Self {
         MemoryPlatform {
             upstream,
-            clock: ManualClock::at(Timestamp::from_millis(1_790_000_000_000)),
+            clock,
             limiter: MemoryLimiter::default(),
-            kv: MemoryKv::default(),
+            kv,
             cache: MemoryCache::default(),
             analytics: MemoryAnalytics::default(),
             deferred: QueuedDeferrer::default(),
@@ -423,11 +437,11 @@ impl MemoryPlatform {
 }
 
 #[cfg(not(target_family = "wasm"))]
-impl Platform for MemoryPlatform {
-    type Upstream = ScriptedUpstream;
-    type Clock = ManualClock;
+impl<U: UpstreamClient, C: Clock, K: KeyValueStore> Platform for MemoryPlatform<U, C, K> {
+    type Upstream = U;
+    type Clock = C;
     type Limiter = MemoryLimiter;
-    type Kv = MemoryKv;
+    type Kv = K;
     type Cache = MemoryCache;
     type Analytics = MemoryAnalytics;
     type Defer = QueuedDeferrer;
@@ -435,16 +449,16 @@ impl Platform for MemoryPlatform {
     fn runtime(&self) -> Runtime {
         Runtime::Local
     }
-    fn upstream(&self) -> &ScriptedUpstream {
+    fn upstream(&self) -> &U {
         &self.upstream
     }
-    fn clock(&self) -> &ManualClock {
+    fn clock(&self) -> &C {
         &self.clock
     }
     fn limiter(&self) -> &MemoryLimiter {
         &self.limiter
     }
-    fn kv(&self) -> &MemoryKv {
+    fn kv(&self) -> &K {
         &self.kv
     }
     fn cache(&self) -> &MemoryCache {
