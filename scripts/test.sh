@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (.ci/run): installs what is missing
 # (scripts/setup.sh, idempotent), then fmt, clippy -D warnings (native and
-# wasm32), native tests, a short run of each fuzz target, the Workers bundle
+# wasm32), the module layers (no import cycle), core's docs without a
+# warning, native tests, a short run of each fuzz target, the Workers bundle
 # build, and the conformance suite
 # against tollgate serve, wrangler dev and cargo lambda watch.
 set -euo pipefail
@@ -16,6 +17,10 @@ step "clippy (native)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 step "clippy (wasm32: core and the Workers adapter)"
 cargo clippy -p tollgate-core -p tollgate-cloudflare --target wasm32-unknown-unknown --locked -- -D warnings
+step "module layers: no import cycle between a crate's top-level modules"
+python3 scripts/check-layers.py crates/core/src crates/native/src crates/cli/src crates/cloudflare/src
+step "cargo doc (core, -D warnings)"
+RUSTDOCFLAGS="-D warnings" cargo doc -p tollgate-core --no-deps --locked
 step "sam validate --lint (template.yaml)"
 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 \
   SAM_CLI_TELEMETRY=0 sam validate --lint -t template.yaml

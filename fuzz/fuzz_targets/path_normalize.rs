@@ -5,7 +5,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tollgate_core::pipeline::normalize::normalize;
+use tollgate_core::uri::normalize::normalize;
 
 /// Decodes every `%XY` escape once (what a backend that decodes again does).
 fn decode_once(b: &[u8]) -> Vec<u8> {

@@ -12,7 +12,6 @@
 
 mod clock;
 mod convert;
-mod defer;
 mod isolate;
 mod kv;
 mod limiter;
@@ -32,11 +31,11 @@ fn start() {
 }
 
 #[event(fetch)]
-async fn fetch(mut req: worker::Request, env: Env, ctx: Context) -> worker::Result<web_sys::Response> {
+async fn fetch(mut req: worker::Request, env: Env, _ctx: Context) -> worker::Result<web_sys::Response> {
     let isolate = isolate::get(&env);
     match &isolate.gateway {
         Ok(gateway) => {
-            let platform = platform::WorkersPlatform::new(&isolate.stores, &env, ctx);
+            let platform = platform::WorkersPlatform::new(&isolate.stores, &env);
             let started = platform.clock().now();
             let response = serve(gateway, &platform, started, &mut req).await;
             convert::to_worker_response(response, || {

@@ -26,6 +26,16 @@ use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 /// The default prefix IPv6 clients are keyed by (one end site's subnet).
 pub(crate) const DEFAULT_V6_PREFIX: u8 = 64;
 
+/// The config's client-address settings (`client_ip`, `trusted_hops`,
+/// `ipv6_key_prefix`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClientIpPolicy {
+    pub mode: ClientIpMode,
+    pub trusted_hops: u32,
+    /// IPv6 clients are one identity per prefix of this length in limits.
+    pub v6_prefix: u8,
+}
+
 /// Why a request has no trusted client address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Unknown {

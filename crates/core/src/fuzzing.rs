@@ -78,7 +78,7 @@ pub fn client_ip(headers: &HeaderMap, peer: Option<IpAddr>, trusted_hops: u32) -
 /// x-forwarded-for`, else `platform`).
 pub fn forwarded_for(headers: &HeaderMap, peer: Option<IpAddr>, xff_mode: bool) -> Option<HeaderValue> {
     let mode = if xff_mode { ClientIpMode::XForwardedFor } else { ClientIpMode::Platform };
-    crate::pipeline::forward::forwarded_for(headers, peer, mode)
+    crate::transform::forward::forwarded_for(headers, peer, mode)
 }
 
 const ROUTE_CONFIG: &str = "version: 1
@@ -110,8 +110,8 @@ pub fn client_response_headers(headers: HeaderMap) -> HeaderMap {
     GATEWAY.with(|gw| {
         let mut resp = Response::new(Bytes::new());
         *resp.headers_mut() = headers;
-        let route = gw.routes.iter().find(|r| r.id == "plain").unwrap_or_else(|| panic!("route `plain`"));
-        crate::pipeline::forward::client_response(route, &http::Method::GET, resp).into_parts().0.headers
+        let route = gw.config().routes.iter().find(|r| r.id == "plain").unwrap_or_else(|| panic!("route `plain`"));
+        crate::transform::forward::client_response(&route.edits, &http::Method::GET, resp).into_parts().0.headers
     })
 }
 

@@ -1,167 +1,135 @@
-//! The compiled, immutable gateway: what `compile::load` builds and
-//! `Gateway::handle` (in `pipeline`) serves. A reload builds a new one.
+//! The gateway as adapters use it: a compiled config (immutable, shared)
+//! beside its run-time state, and the entry points — serve a request, answer
+//! one the adapter refused, read plan usage, list and check the config.
+//! `load` builds one; a reload builds a new one.
 
-use crate::compile::cors::Cors;
-use crate::compile::limit::{KeySource, Measure};
-use crate::compile::route::{Route, RouteTable};
-use crate::compile::upstream::Upstream;
-use crate::config::{ClientIpMode, Consistency, OnStoreError};
-use crate::limit::Per;
+use crate::compiled::{self, CompiledConfig};
+use crate::config::{self, ConfigErrors};
+use crate::error::GatewayError;
+use crate::platform::{Platform, Runtime, StoreError};
+use crate::ratelimit::PlanUsage;
+use crate::request::ClientInfo;
+use crate::state::GatewayState;
+use crate::summary::{PlanSummary, RouteSummary, UpstreamSummary};
+use crate::target::{TargetFinding, TargetPlatform};
+use crate::time::Timestamp;
+use crate::upstream::bounds::ServerLimits;
+use bytes::Bytes;
+use http::{HeaderMap, Request, Response};
+use std::sync::Arc;
 
+/// Reads and compiles a config; `file` names it in error messages.
+pub fn load(file: &str, text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Gateway, ConfigErrors> {
+    let parsed = config::parse(file, text, env)?;
+    compiled::compile(parsed).map(|c| Gateway::new(Arc::new(c)))
+}
+
+/// A compiled config and the state of the process that serves it.
 pub struct Gateway {
-    pub(crate) auth: crate::auth::Auth,
-    /// Forwarded-claim headers: set by the gateway only, client copies dropped.
-    pub(crate) identity_headers: Vec<http::HeaderName>,
-    pub(crate) routes: Vec<Route>,
-    pub(crate) table: RouteTable,
-    pub(crate) upstreams: Vec<Upstream>,
-    pub(crate) cors: Option<Cors>,
-    pub(crate) max_body_bytes: u64,
-    pub(crate) max_header_bytes: u64,
-    /// Upstream answer cap and the local server's connection bounds.
-    pub(crate) bounds: crate::compile::bounds::Bounds,
-    pub(crate) client_ip: ClientIpMode,
-    pub(crate) trusted_hops: u32,
-    /// IPv6 clients are one identity per prefix of this length in limits.
-    pub(crate) ipv6_key_prefix: u8,
-    pub(crate) admin_token: Option<String>,
-    pub(crate) plans: crate::compile::limit::Plans,
-    /// Per-process limiter state: the "blocked until" fast path.
-    pub(crate) limiter: crate::pipeline::limit::LimiterState,
-}
-
-/// One route as `tollgate check` lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RouteSummary {
-    pub id: String,
-    pub path: String,
-    pub methods: Vec<String>,
-    pub upstream: String,
-    /// `20/60s by consumer, exact, closed` when the route has a `rate_limit`.
-    pub rate_limit: Option<String>,
-}
-
-/// One plan as `tollgate check` lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlanSummary {
-    pub name: String,
-    /// `rate 100/1s`, `quota 1000/day`.
-    pub limits: Vec<String>,
-    /// Consumers of the config on this plan.
-    pub consumers: Vec<String>,
-}
-
-/// One upstream as `tollgate check` lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UpstreamSummary {
-    pub name: String,
-    pub targets: Vec<String>,
-    pub timeout_ms: u64,
-}
-
-fn measure(m: &Measure) -> String {
-    match m {
-        Measure::Rate(r) => format!("rate {}/{}", r.limit, human(r.period)),
-        Measure::Quota { requests, per } => {
-            format!("quota {requests}/{}", if *per == Per::Day { "day" } else { "month" })
-        }
-    }
-}
-
-fn human(d: std::time::Duration) -> String {
-    let ms = d.as_millis();
-    if !ms.is_multiple_of(1000) { format!("{ms}ms") } else { format!("{}s", ms / 1000) }
+    config: Arc<CompiledConfig>,
+    state: GatewayState,
 }
 
 impl Gateway {
+    /// Serves `config` with fresh run-time state.
+    pub fn new(config: Arc<CompiledConfig>) -> Self {
+        Gateway { config, state: GatewayState::default() }
+    }
+
+    /// The compiled config (cheap to share: an `Arc`).
+    pub fn config(&self) -> &Arc<CompiledConfig> {
+        &self.config
+    }
+
+    /// Handles one request end to end. Never panics on client or upstream
+    /// input; every failure is answered as problem+json.
+    pub async fn handle<P: Platform>(
+        &self,
+        platform: &P,
+        request: Request<Bytes>,
+        client: ClientInfo,
+    ) -> Response<Bytes> {
+        crate::pipeline::handle(&self.config, &self.state, platform, request, client).await
+    }
+
+    /// An answer the adapter must give before the core sees the request (a
+    /// body over the limit while reading it, a request it cannot convert),
+    /// with the same headers as any other gateway answer.
+    pub fn reject<P: Platform>(
+        &self,
+        platform: &P,
+        started: Timestamp,
+        error: GatewayError,
+        request_headers: &HeaderMap,
+    ) -> Response<Bytes> {
+        crate::pipeline::reject(&self.config, platform, started, error, request_headers)
+    }
+
+    /// The plan limits of `consumer` (a config consumer, or one issued at run
+    /// time on `plan`) and what is left of them, exact where the store is.
+    pub async fn plan_usage<P: Platform>(
+        &self,
+        platform: &P,
+        consumer: &str,
+        plan: Option<&str>,
+    ) -> Result<Vec<PlanUsage>, StoreError> {
+        let (config, state) = (&self.config, &self.state);
+        crate::ratelimit::plan_usage(&config.plans, &state.limits, config.client_ip.v6_prefix, platform, consumer, plan)
+            .await
+    }
+
+    /// The routes, as `tollgate check` lists them.
     pub fn routes(&self) -> Vec<RouteSummary> {
-        self.routes
-            .iter()
-            .map(|r| RouteSummary {
-                id: r.id.clone(),
-                path: r.pattern.clone(),
-                methods: r
-                    .methods
-                    .as_ref()
-                    .map_or_else(|| vec!["*".into()], |ms| ms.iter().map(|m| m.to_string()).collect()),
-                upstream: match (&r.aggregate, r.upstream.and_then(|u| self.upstreams.get(u))) {
-                    (Some(a), _) => format!("aggregate({})", a.backend_names().join(", ")),
-                    (None, Some(u)) => u.name.clone(),
-                    (None, None) => String::new(),
-                },
-                rate_limit: r.rate_limit.as_ref().map(|p| {
-                    let key = match &p.key {
-                        KeySource::Consumer => "consumer".to_owned(),
-                        KeySource::Ip => "ip".to_owned(),
-                        KeySource::Route => "route".to_owned(),
-                        KeySource::Header(h) => format!("header:{h}"),
-                        KeySource::Claim(c) => format!("claim:{c}"),
-                    };
-                    let consistency = if p.consistency == Consistency::Exact { "exact" } else { "approximate" };
-                    let on_error = if p.on_store_error == OnStoreError::Closed { "closed" } else { "open" };
-                    format!("{} by {key}, {consistency}, on_store_error {on_error}", measure(&p.measure))
-                }),
-            })
-            .collect()
+        crate::summary::routes(&self.config)
     }
 
+    /// The plans, as `tollgate check` lists them.
     pub fn plans(&self) -> Vec<PlanSummary> {
-        let mut plans: Vec<PlanSummary> = self
-            .plans
-            .by_name
-            .iter()
-            .map(|(name, p)| {
-                let mut consumers: Vec<String> =
-                    self.plans.of_consumer.iter().filter(|(_, plan)| *plan == name).map(|(c, _)| c.clone()).collect();
-                consumers.sort();
-                PlanSummary {
-                    name: name.clone(),
-                    limits: p.rate.iter().chain(p.quota.iter()).map(|p| measure(&p.measure)).collect(),
-                    consumers,
-                }
-            })
-            .collect();
-        plans.sort_by(|a, b| a.name.cmp(&b.name));
-        plans
+        crate::summary::plans(&self.config)
     }
 
+    /// The upstreams, as `tollgate check` lists them.
     pub fn upstreams(&self) -> Vec<UpstreamSummary> {
-        self.upstreams
-            .iter()
-            .map(|u| UpstreamSummary {
-                name: u.name.clone(),
-                targets: u
-                    .targets
-                    .iter()
-                    .map(|t| format!("{}://{}{} (weight {})", t.scheme, t.authority, t.base_path, t.weight))
-                    .collect(),
-                timeout_ms: u64::try_from(u.timeout.as_millis()).unwrap_or(u64::MAX),
-            })
-            .collect()
+        crate::summary::upstreams(&self.config)
+    }
+
+    /// Warnings `check` gives whatever the target.
+    pub fn check_warnings(&self) -> Vec<TargetFinding> {
+        crate::target::check_warnings(&self.config)
+    }
+
+    /// What `runtime` cannot run of this config (errors only).
+    pub fn unsupported_on(&self, runtime: Runtime) -> Vec<TargetFinding> {
+        crate::target::unsupported_on(&self.config, runtime)
+    }
+
+    /// The config against one platform's limits (`check --target`).
+    pub fn check_target(&self, target: TargetPlatform) -> Vec<TargetFinding> {
+        crate::target::check_target(&self.config, target)
     }
 
     /// How many consumers the config names (more may live in the key-value store).
     pub fn consumer_count(&self) -> usize {
-        self.auth.consumers.ids.len()
+        self.config.consumer_count()
     }
 
     /// The request body limit, for adapters that must stop reading early.
     pub fn max_body_bytes(&self) -> u64 {
-        self.max_body_bytes
+        self.config.max_body_bytes()
     }
 
     /// The header block limit, for adapters that size their parsers by it.
     pub fn max_header_bytes(&self) -> u64 {
-        self.max_header_bytes
+        self.config.max_header_bytes()
     }
 
     /// `limits.max_upstream_body`: the largest upstream answer body read.
     pub fn max_upstream_body(&self) -> u64 {
-        self.bounds.max_upstream_body
+        self.config.max_upstream_body()
     }
 
     /// The local server's connection cap and deadlines.
-    pub fn server_limits(&self) -> &crate::compile::bounds::ServerLimits {
-        &self.bounds.server
+    pub fn server_limits(&self) -> &ServerLimits {
+        self.config.server_limits()
     }
 }

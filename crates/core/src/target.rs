@@ -3,10 +3,11 @@
 //! Also the warnings `check` gives whatever the target (limit keys a client
 //! chooses on public routes).
 
-use crate::Gateway;
-use crate::compile::limit::{KeySource, Policy};
+use crate::compiled::CompiledConfig;
 use crate::config::{Consistency, Location};
 use crate::platform::{Runtime, UpstreamTarget};
+use crate::ratelimit::{KeySource, Policy};
+use crate::routing::Route;
 use std::time::Duration;
 
 /// A deployment platform `tollgate check --target` knows.
@@ -65,7 +66,7 @@ fn per_key_findings(what: &str, policy: &Policy, target: TargetPlatform, out: &m
 
 /// A rate limit keyed by something the client chooses, on a route anyone
 /// may call: every new value is a new counter.
-fn client_chosen_key(route: &crate::compile::route::Route) -> Option<TargetFinding> {
+fn client_chosen_key(route: &Route) -> Option<TargetFinding> {
     let policy = route.rate_limit.as_ref()?;
     let KeySource::Header(name) = &policy.key else { return None };
     if !route.policy.schemes.is_empty() {
@@ -81,107 +82,105 @@ fn client_chosen_key(route: &crate::compile::route::Route) -> Option<TargetFindi
     })
 }
 
-impl Gateway {
-    /// Warnings about the config that hold on every runtime (`tollgate
-    /// check` prints them with or without `--target`).
-    pub fn check_warnings(&self) -> Vec<TargetFinding> {
-        self.routes.iter().filter_map(client_chosen_key).collect()
-    }
+/// Warnings about the config that hold on every runtime (`tollgate
+/// check` prints them with or without `--target`).
+pub(crate) fn check_warnings(config: &CompiledConfig) -> Vec<TargetFinding> {
+    config.routes.iter().filter_map(client_chosen_key).collect()
+}
 
-    /// What this config asks of `runtime` that it cannot do at all (errors
-    /// only); the adapters refuse to start with these, printed as
-    /// `file:line:col: message` like `check --target` prints them.
-    pub fn unsupported_on(&self, runtime: Runtime) -> Vec<TargetFinding> {
-        let target = match runtime {
-            Runtime::Cloudflare => Some(TargetPlatform::Cloudflare),
-            Runtime::Lambda => Some(TargetPlatform::Lambda),
-            Runtime::Local => None,
-        };
-        let mut out: Vec<TargetFinding> = match target {
-            Some(t) => self.check_target(t).into_iter().filter(|f| f.error).collect(),
-            None => Vec::new(),
-        };
-        if runtime == Runtime::Local {
-            for u in &self.upstreams {
-                if let Some(special) = &u.special {
-                    let what = match special {
-                        UpstreamTarget::Binding(b) => format!("`binding: {b}` (a Workers service binding)"),
-                        UpstreamTarget::Lambda(l) => format!("`lambda: {l}` (a direct Lambda invoke)"),
-                    };
-                    out.push(TargetFinding {
-                        error: true,
-                        location: u.special_loc,
-                        message: format!("upstream `{}`: {what} cannot be reached from the local server", u.name),
-                    });
-                }
+/// What this config asks of `runtime` that it cannot do at all (errors
+/// only); the adapters refuse to start with these, printed as
+/// `file:line:col: message` like `check --target` prints them.
+pub(crate) fn unsupported_on(config: &CompiledConfig, runtime: Runtime) -> Vec<TargetFinding> {
+    let target = match runtime {
+        Runtime::Cloudflare => Some(TargetPlatform::Cloudflare),
+        Runtime::Lambda => Some(TargetPlatform::Lambda),
+        Runtime::Local => None,
+    };
+    let mut out: Vec<TargetFinding> = match target {
+        Some(t) => check_target(config, t).into_iter().filter(|f| f.error).collect(),
+        None => Vec::new(),
+    };
+    if runtime == Runtime::Local {
+        for u in &config.upstreams {
+            if let Some(special) = &u.special {
+                let what = match special {
+                    UpstreamTarget::Binding(b) => format!("`binding: {b}` (a Workers service binding)"),
+                    UpstreamTarget::Lambda(l) => format!("`lambda: {l}` (a direct Lambda invoke)"),
+                };
+                out.push(TargetFinding {
+                    error: true,
+                    location: u.special_loc,
+                    message: format!("upstream `{}`: {what} cannot be reached from the local server", u.name),
+                });
             }
         }
-        out
     }
+    out
+}
 
-    pub fn check_target(&self, target: TargetPlatform) -> Vec<TargetFinding> {
-        let mut out = Vec::new();
-        for u in &self.upstreams {
-            let cannot = match (&u.special, target) {
-                (Some(UpstreamTarget::Binding(b)), TargetPlatform::Lambda) => {
-                    Some(format!("upstream `{}`: `binding: {b}` is a Workers service binding; Lambda has none", u.name))
-                }
-                (Some(UpstreamTarget::Lambda(l)), TargetPlatform::Cloudflare) => Some(format!(
-                    "upstream `{}`: `lambda: {l}` is a direct Lambda invoke; Workers cannot make one (put the function behind a URL)",
-                    u.name
-                )),
-                _ => None,
-            };
-            if let Some(message) = cannot {
-                out.push(TargetFinding { error: true, location: u.special_loc, message });
+pub(crate) fn check_target(config: &CompiledConfig, target: TargetPlatform) -> Vec<TargetFinding> {
+    let mut out = Vec::new();
+    for u in &config.upstreams {
+        let cannot = match (&u.special, target) {
+            (Some(UpstreamTarget::Binding(b)), TargetPlatform::Lambda) => {
+                Some(format!("upstream `{}`: `binding: {b}` is a Workers service binding; Lambda has none", u.name))
             }
+            (Some(UpstreamTarget::Lambda(l)), TargetPlatform::Cloudflare) => Some(format!(
+                "upstream `{}`: `lambda: {l}` is a direct Lambda invoke; Workers cannot make one (put the function behind a URL)",
+                u.name
+            )),
+            _ => None,
+        };
+        if let Some(message) = cannot {
+            out.push(TargetFinding { error: true, location: u.special_loc, message });
         }
-        for r in &self.routes {
-            if let Some(p) = &r.rate_limit {
-                per_key_findings(&format!("route `{}`: rate_limit", r.id), p, target, &mut out);
-            }
-        }
-        let mut plans: Vec<_> = self.plans.by_name.iter().collect();
-        plans.sort_by(|a, b| a.0.cmp(b.0));
-        for (name, p) in plans {
-            for policy in p.rate.iter().chain(p.quota.iter()) {
-                per_key_findings(&format!("plan `{name}`: {}", policy.name), policy, target, &mut out);
-            }
-        }
-        if target == TargetPlatform::Cloudflare {
-            for r in &self.routes {
-                let Some(a) = &r.aggregate else { continue };
-                // Each leg is a subrequest; so is each exact limiter check.
-                let limits = usize::from(r.rate_limit.is_some()) + 2;
-                let worst = a.fan_out() + limits;
-                if worst > WORKERS_FREE_SUBREQUESTS {
-                    out.push(TargetFinding {
-                        error: false,
-                        location: r.timeout_loc,
-                        message: format!(
-                            "route `{}`: up to {worst} subrequests per request ({} backends + {limits} limiter checks), more than the Workers free plan's {WORKERS_FREE_SUBREQUESTS} (paid plans: 10,000)",
-                            r.id,
-                            a.fan_out()
-                        ),
-                    });
-                }
-            }
-        }
-        if target == TargetPlatform::Lambda {
-            for r in &self.routes {
-                if r.timeout > LAMBDA_TIMEOUT {
-                    out.push(TargetFinding {
-                        error: false,
-                        location: r.timeout_loc,
-                        message: format!(
-                            "route `{}`: timeout {} s is longer than API Gateway's 29 s integration limit (and the 30 s function timeout in template.yaml)",
-                            r.id,
-                            r.timeout.as_secs()
-                        ),
-                    });
-                }
-            }
-        }
-        out
     }
+    for r in &config.routes {
+        if let Some(p) = &r.rate_limit {
+            per_key_findings(&format!("route `{}`: rate_limit", r.id), p, target, &mut out);
+        }
+    }
+    let mut plans: Vec<_> = config.plans.by_name.iter().collect();
+    plans.sort_by(|a, b| a.0.cmp(b.0));
+    for (name, p) in plans {
+        for policy in p.rate.iter().chain(p.quota.iter()) {
+            per_key_findings(&format!("plan `{name}`: {}", policy.name), policy, target, &mut out);
+        }
+    }
+    if target == TargetPlatform::Cloudflare {
+        for r in &config.routes {
+            let Some(a) = &r.aggregate else { continue };
+            // Each leg is a subrequest; so is each exact limiter check.
+            let limits = usize::from(r.rate_limit.is_some()) + 2;
+            let worst = a.fan_out() + limits;
+            if worst > WORKERS_FREE_SUBREQUESTS {
+                out.push(TargetFinding {
+                    error: false,
+                    location: r.timeout_loc,
+                    message: format!(
+                        "route `{}`: up to {worst} subrequests per request ({} backends + {limits} limiter checks), more than the Workers free plan's {WORKERS_FREE_SUBREQUESTS} (paid plans: 10,000)",
+                        r.id,
+                        a.fan_out()
+                    ),
+                });
+            }
+        }
+    }
+    if target == TargetPlatform::Lambda {
+        for r in &config.routes {
+            if r.timeout > LAMBDA_TIMEOUT {
+                out.push(TargetFinding {
+                    error: false,
+                    location: r.timeout_loc,
+                    message: format!(
+                        "route `{}`: timeout {} s is longer than API Gateway's 29 s integration limit (and the 30 s function timeout in template.yaml)",
+                        r.id,
+                        r.timeout.as_secs()
+                    ),
+                });
+            }
+        }
+    }
+    out
 }

@@ -61,7 +61,6 @@ fn a_valid_key_reaches_the_upstream_as_its_consumer_without_the_key() {
     let sent = &p.upstream.requests()[0];
     assert_eq!(sent.headers()["x-consumer-id"], "acme", "set by the gateway, the client's copy dropped");
     assert!(!sent.headers().contains_key("x-api-key"), "the checked key is not forwarded");
-    assert_eq!(p.analytics.records()[0].consumer.as_deref(), Some("acme"));
 }
 
 #[test]

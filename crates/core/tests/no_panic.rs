@@ -4,8 +4,8 @@
 use bytes::Bytes;
 use futures_executor::block_on;
 use proptest::prelude::*;
-use tollgate_core::pipeline::normalize::normalize;
 use tollgate_core::platform::memory::{MemoryPlatform, ScriptedUpstream};
+use tollgate_core::uri::normalize::normalize;
 use tollgate_core::{ClientInfo, load};
 
 const CONFIG: &str = "version: 1\ncors: { allow_origins: [\"https://a.example\"] }\nupstreams:\n  u: { targets: [ { url: \"http://10.0.0.1:1\" } ] }\nroutes:\n  - { id: a, path: \"/a/{id}\", upstream: u, rewrite: \"/x/{query.q}/{id}\", request: { headers: { set: { x-h: \"{header.x-in}\" } }, query: { set: { k: \"{id}\" } } } }\n  - { id: b, path: \"/b/{*rest}\", upstream: u }\n";

@@ -6,7 +6,7 @@
 //! dots, slashes), so that they find combinations like `%25%32%65`.
 
 use proptest::prelude::*;
-use tollgate_core::pipeline::normalize::normalize;
+use tollgate_core::uri::normalize::normalize;
 
 /// Decodes every `%XY` escape once (what a backend that decodes again does).
 fn decode_once(s: &str) -> Vec<u8> {

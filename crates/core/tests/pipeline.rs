@@ -316,17 +316,3 @@ fn x_forwarded_for_is_trusted_only_when_configured() {
     assert_eq!(h["x-forwarded-for"], "6.6.6.6, 198.51.100.9, 192.0.2.7");
     assert_eq!(h["x-real-ip"], "198.51.100.9", "the rightmost entry, added by the trusted proxy");
 }
-
-#[test]
-fn every_request_is_recorded_for_analytics() {
-    let gw = gateway();
-    let p = MemoryPlatform::new(ScriptedUpstream::echo());
-    get(&gw, &p, "/public/x");
-    get(&gw, &p, "/nowhere");
-    let records = p.analytics.records();
-    assert_eq!(records.len(), 2);
-    assert_eq!(records[0].route.as_deref(), Some("public"));
-    assert_eq!(records[0].status, 200);
-    assert_eq!(records[1].route, None);
-    assert_eq!(records[1].status, 404);
-}

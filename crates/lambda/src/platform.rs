@@ -1,5 +1,5 @@
-//! The ports on Lambda: HTTP, time, deferred work and (for now) cache and
-//! analytics as on the local server (`tollgate-native`); the key-value and
+//! The ports on Lambda: HTTP and time as on the local server
+//! (`tollgate-native`); the key-value and
 //! limiter stores on DynamoDB when the function has a table; the upstream
 //! client also invokes functions (`lambda:` upstreams, [`crate::upstream`]).
 //!

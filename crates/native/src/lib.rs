@@ -1,8 +1,8 @@
 //! Port implementations shared by the two tokio runtimes, the local server and
-//! the Lambda adapter: the hyper upstream client, the tokio clock, deferred
-//! work as spawned tasks, and a `NativePlatform` bundling them with the
-//! in-memory stores from the core (or, for the key-value and limiter stores,
-//! whatever the runtime brings: Lambda's are on DynamoDB).
+//! the Lambda adapter: the hyper upstream client, the tokio clock, and a
+//! `NativePlatform` bundling them with the in-memory stores from the core
+//! (or, for the key-value and limiter stores, whatever the runtime brings:
+//! Lambda's are on DynamoDB).
 
 mod answer_memory;
 mod clock;
@@ -12,19 +12,8 @@ pub use answer_memory::AnswerMemory;
 pub use clock::TokioClock;
 pub use upstream::HyperUpstream;
 
-use std::future::Future;
-use tollgate_core::platform::memory::{MemoryAnalytics, MemoryCache, MemoryKv, MemoryLimiter};
-use tollgate_core::platform::{Deferrer, KeyValueStore, LimiterStore, MaybeSend, Platform, Runtime, UpstreamClient};
-
-/// Deferred work runs as a tokio task after the response is returned.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SpawnDeferrer;
-
-impl Deferrer for SpawnDeferrer {
-    fn defer(&self, work: impl Future<Output = ()> + MaybeSend + 'static) {
-        tokio::spawn(work);
-    }
-}
+use tollgate_core::platform::memory::{MemoryKv, MemoryLimiter};
+use tollgate_core::platform::{KeyValueStore, LimiterStore, Platform, Runtime, UpstreamClient};
 
 /// The ports of a tokio runtime: real HTTP and time, state in memory except
 /// for the key-value and limiter stores and the upstream client, which the
@@ -36,9 +25,6 @@ pub struct NativePlatform<K = MemoryKv, L = MemoryLimiter, U = HyperUpstream> {
     pub clock: TokioClock,
     pub limiter: L,
     pub kv: K,
-    pub cache: MemoryCache,
-    pub analytics: MemoryAnalytics,
-    pub deferrer: SpawnDeferrer,
 }
 
 impl NativePlatform {
@@ -64,16 +50,7 @@ impl<K, L> NativePlatform<K, L> {
 impl<K, L, U> NativePlatform<K, L, U> {
     /// The ports with the given stores and upstream client.
     pub fn with_upstream(runtime: Runtime, kv: K, limiter: L, upstream: U) -> Self {
-        NativePlatform {
-            runtime,
-            upstream,
-            clock: TokioClock,
-            limiter,
-            kv,
-            cache: MemoryCache::default(),
-            analytics: MemoryAnalytics::default(),
-            deferrer: SpawnDeferrer,
-        }
+        NativePlatform { runtime, upstream, clock: TokioClock, limiter, kv }
     }
 }
 
@@ -82,9 +59,6 @@ impl<K: KeyValueStore, L: LimiterStore, U: UpstreamClient> Platform for NativePl
     type Clock = TokioClock;
     type Limiter = L;
     type Kv = K;
-    type Cache = MemoryCache;
-    type Analytics = MemoryAnalytics;
-    type Defer = SpawnDeferrer;
 
     fn runtime(&self) -> Runtime {
         self.runtime
@@ -100,14 +74,5 @@ impl<K: KeyValueStore, L: LimiterStore, U: UpstreamClient> Platform for NativePl
     }
     fn kv(&self) -> &K {
         &self.kv
-    }
-    fn cache(&self) -> &MemoryCache {
-        &self.cache
-    }
-    fn analytics(&self) -> &MemoryAnalytics {
-        &self.analytics
-    }
-    fn defer(&self) -> &SpawnDeferrer {
-        &self.deferrer
     }
 }

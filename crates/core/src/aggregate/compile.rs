@@ -3,9 +3,9 @@
 //! templates read). Every problem is reported at the route's `aggregate` key.
 
 use super::shape::{FieldPath, parse_path};
-use crate::compile::template::Template;
-use crate::compile::upstream::Upstream;
 use crate::config::{AggregateConfig, BackendConfig, Location, OnPartial, Parsed, Problems};
+use crate::template::Template;
+use crate::upstream::Upstream;
 use http::Method;
 use serde_json::Value;
 use std::time::Duration;
@@ -207,7 +207,7 @@ pub(crate) fn compile(
             errors.push(format!("backend name `{name}` is used twice"));
         }
     }
-    let timeout = cfg.timeout.map(|t| t.0).or(route.timeout).unwrap_or(crate::compile::upstream::DEFAULT_TIMEOUT);
+    let timeout = cfg.timeout.map(|t| t.0).or(route.timeout).unwrap_or(crate::upstream::DEFAULT_TIMEOUT);
     if timeout.is_zero() {
         errors.push("timeout must be longer than 0".to_owned());
     }

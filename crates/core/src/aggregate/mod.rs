@@ -13,4 +13,4 @@ mod run;
 mod shape;
 
 pub(crate) use compile::{Aggregate, RouteFacts, compile};
-pub(crate) use run::Call;
+pub(crate) use run::Backends;

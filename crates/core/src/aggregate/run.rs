@@ -7,15 +7,15 @@
 
 use super::compile::{Aggregate, Leg};
 use super::shape;
-use crate::Gateway;
-use crate::auth::Identity;
-use crate::auth::credentials::Source;
-use crate::compile::route::Route;
-use crate::compile::template::{Inputs, Landing};
 use crate::config::OnPartial;
 use crate::error::GatewayError;
-use crate::pipeline::{ClientInfo, forward, ids};
-use crate::platform::{Clock, Platform, UpstreamClient, UpstreamError};
+use crate::identity::Source;
+use crate::ids;
+use crate::platform::{Clock, Platform, UpstreamBodyLimit, UpstreamError};
+use crate::request::RequestCtx;
+use crate::template::{Inputs, Landing, scalar_at};
+use crate::transform::{Edits, forward};
+use crate::upstream::{Upstream, send_within};
 use bytes::Bytes;
 use futures_util::future::{Either, select};
 use futures_util::stream::{FuturesUnordered, StreamExt};
@@ -27,17 +27,16 @@ use std::pin::pin;
 const LEG_MAX_BYTES: u64 = 8 * 1024 * 1024;
 const X_GATEWAY_PARTIAL: HeaderName = HeaderName::from_static("x-gateway-partial");
 
-/// Everything about the client's request a leg may use.
-pub(crate) struct Call<'a> {
-    pub gateway: &'a Gateway,
-    pub route: &'a Route,
-    pub headers: &'a HeaderMap,
-    pub query: Option<&'a str>,
-    pub params: &'a [(String, String)],
-    pub identity: Option<&'a Identity>,
-    pub client: &'a ClientInfo,
-    pub client_ip: crate::client_ip::ClientIp,
-    pub request_id: &'a str,
+/// The compiled settings an aggregation's legs are sent with.
+pub(crate) struct Backends<'a> {
+    pub upstreams: &'a [Upstream],
+    /// The route's edits: its request headers go to every leg, its response
+    /// edits apply to the merged answer.
+    pub edits: &'a Edits,
+    /// The client's verified credential goes on to the legs.
+    pub forward_credentials: bool,
+    /// `limits.max_upstream_body`.
+    pub max_upstream_body: u64,
 }
 
 /// How one leg ended.
@@ -53,7 +52,8 @@ fn failed(status: u16, title: impl Into<String>) -> Outcome {
 
 /// The request for one leg, or why it cannot be made.
 fn leg_request(
-    call: &Call<'_>,
+    ctx: &RequestCtx<'_>,
+    backends: &Backends<'_>,
     leg: &Leg,
     done: &[(String, Value)],
     traceparent: &str,
@@ -61,35 +61,34 @@ fn leg_request(
     for template in std::iter::once(&leg.path).chain(leg.query.iter()) {
         for (backend, field) in template.leg_fields() {
             let value = done.iter().find(|(n, _)| n == backend).map(|(_, v)| v);
-            if value.and_then(|v| crate::compile::template::scalar_at(v, field)).is_none() {
+            if value.and_then(|v| scalar_at(v, field)).is_none() {
                 return Err(failed(502, format!("`{backend}.{}` is missing from its answer", field.join("."))));
             }
         }
     }
-    let inputs =
-        Inputs { params: call.params, query: call.query, headers: call.headers, identity: call.identity, legs: done };
+    let inputs = Inputs::of(ctx, done);
     let path = leg.path.render(&inputs, Landing::Path).ok_or_else(|| failed(400, "a dot segment in the path"))?;
     let path_and_query = match &leg.query {
         Some(q) => format!("{path}?{}", q.render(&inputs, Landing::Query).unwrap_or_default()),
         None => path,
     };
-    let upstream = call.gateway.upstreams.get(leg.upstream).ok_or_else(|| failed(502, "no such upstream"))?;
+    let upstream = backends.upstreams.get(leg.upstream).ok_or_else(|| failed(502, "no such upstream"))?;
     let uri = upstream.uri(&path_and_query).map_err(|_| failed(400, "the path cannot be sent"))?;
 
     let mut headers = HeaderMap::new();
     headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
     for name in [header::ACCEPT_LANGUAGE, header::USER_AGENT] {
-        if let Some(v) = call.headers.get(&name) {
+        if let Some(v) = ctx.headers.get(&name) {
             headers.insert(name, v.clone());
         }
     }
-    if let Ok(v) = HeaderValue::from_str(call.request_id) {
+    if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
         headers.insert(HeaderName::from_static("x-request-id"), v);
     }
     if let Ok(v) = HeaderValue::from_str(traceparent) {
         headers.insert(HeaderName::from_static("traceparent"), v);
     }
-    if let Some(identity) = call.identity {
+    if let Some(identity) = &ctx.identity {
         if let Some(id) = identity.consumer.as_deref().and_then(|c| HeaderValue::from_str(c).ok()) {
             headers.insert(HeaderName::from_static("x-consumer-id"), id);
         }
@@ -97,15 +96,15 @@ fn leg_request(
             headers.insert(name.clone(), value.clone());
         }
         // The client's credential goes on only when the route says so.
-        if call.route.policy.forward_credentials {
+        if backends.forward_credentials {
             match &identity.credential {
                 Some(Source::Bearer { .. }) => {
-                    if let Some(v) = call.headers.get(header::AUTHORIZATION) {
+                    if let Some(v) = ctx.headers.get(header::AUTHORIZATION) {
                         headers.insert(header::AUTHORIZATION, v.clone());
                     }
                 }
                 Some(Source::Header(name)) => {
-                    if let Some(v) = call.headers.get(name) {
+                    if let Some(v) = ctx.headers.get(name) {
                         headers.insert(name.clone(), v.clone());
                     }
                 }
@@ -113,18 +112,17 @@ fn leg_request(
             }
         }
     }
-    let gw = call.gateway;
-    if let Some(v) = forward::forwarded_for(call.headers, call.client.peer_ip, gw.client_ip) {
+    if let Some(v) = forward::forwarded_for(ctx.headers, ctx.client.peer_ip, ctx.client_ip_mode) {
         headers.insert(HeaderName::from_static("x-forwarded-for"), v);
     }
-    if let Some(ip) = call.client_ip.ip()
+    if let Some(ip) = ctx.client_ip.ip()
         && let Ok(v) = HeaderValue::from_str(&ip.to_string())
     {
         headers.insert(HeaderName::from_static("x-real-ip"), v);
     }
-    let proto = if call.client.https { "https" } else { "http" };
+    let proto = if ctx.client.https { "https" } else { "http" };
     headers.insert(HeaderName::from_static("x-forwarded-proto"), HeaderValue::from_static(proto));
-    for (name, template) in &call.route.request_headers.set {
+    for (name, template) in &backends.edits.request_headers.set {
         if let Some(v) = template.render(&inputs, Landing::Header).and_then(|t| HeaderValue::from_str(&t).ok()) {
             headers.insert(name.clone(), v);
         }
@@ -171,13 +169,18 @@ fn classify(leg: &Leg, cap: u64, result: Result<Response<Bytes>, UpstreamError>)
 impl Aggregate {
     /// Runs every leg and answers the merged JSON (or the failure the
     /// `required` / `on_partial` settings ask for).
-    pub(crate) async fn run<P: Platform>(&self, platform: &P, call: Call<'_>) -> Result<Response<Bytes>, GatewayError> {
+    pub(crate) async fn run<P: Platform>(
+        &self,
+        platform: &P,
+        ctx: &RequestCtx<'_>,
+        backends: &Backends<'_>,
+    ) -> Result<Response<Bytes>, GatewayError> {
         let n = self.legs.len();
         let mut outcomes: Vec<Option<Outcome>> = vec![None; n];
         let mut started = vec![false; n];
         // Values later legs may read: an answer, or the fallback of a failed leg.
         let mut done: Vec<(String, Value)> = Vec::with_capacity(n);
-        let incoming = call.headers.get("traceparent").and_then(|v| v.to_str().ok());
+        let incoming = ctx.headers.get("traceparent").and_then(|v| v.to_str().ok());
         let (trace, _) = ids::next_traceparent(incoming);
         let mut running = FuturesUnordered::new();
         let mut deadline = pin!(platform.clock().sleep(self.timeout));
@@ -194,19 +197,12 @@ impl Aggregate {
                     started[i] = true;
                     progress = true;
                     let (child, _) = ids::next_traceparent(Some(&trace));
-                    match leg_request(&call, leg, &done, &child) {
+                    match leg_request(ctx, backends, leg, &done, &child) {
                         Ok(mut req) => {
-                            let cap = LEG_MAX_BYTES.min(call.gateway.max_upstream_body());
-                            req.extensions_mut().insert(crate::platform::UpstreamBodyLimit(cap));
-                            let send = platform.upstream().send(req, leg.timeout);
-                            let sleep = platform.clock().sleep(leg.timeout);
-                            running.push(async move {
-                                let result = match select(pin!(send), pin!(sleep)).await {
-                                    Either::Left((r, _)) => r,
-                                    Either::Right(((), _)) => Err(UpstreamError::Timeout),
-                                };
-                                (i, classify(leg, cap, result))
-                            });
+                            let cap = LEG_MAX_BYTES.min(backends.max_upstream_body);
+                            req.extensions_mut().insert(UpstreamBodyLimit(cap));
+                            let send = send_within(platform, req, leg.timeout);
+                            running.push(async move { (i, classify(leg, cap, send.await)) });
                         }
                         Err(outcome) => {
                             if let Some(fb) = leg.fallback.clone() {
@@ -246,12 +242,12 @@ impl Aggregate {
             }
         }
         drop(running);
-        self.answer(&call, outcomes, timed_out)
+        self.answer(backends.edits, outcomes, timed_out)
     }
 
     fn answer(
         &self,
-        call: &Call<'_>,
+        edits: &Edits,
         outcomes: Vec<Option<Outcome>>,
         timed_out: bool,
     ) -> Result<Response<Bytes>, GatewayError> {
@@ -301,6 +297,6 @@ impl Aggregate {
         if partial {
             resp.headers_mut().insert(X_GATEWAY_PARTIAL, HeaderValue::from_static("true"));
         }
-        Ok(forward::client_response(call.route, &http::Method::GET, resp))
+        Ok(forward::client_response(edits, &http::Method::GET, resp))
     }
 }

@@ -2,20 +2,9 @@
 //! only) and the ambiguity rules: two `Authorization` headers, or a token in
 //! two places at once, is a 400, never a guess.
 
-use crate::compile::template::decode_query_component;
-use http::{HeaderMap, HeaderName, header};
-
-/// A configured credential location.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Source {
-    /// `Authorization: Bearer <token>`; with `also_query`, the token may come
-    /// from that query parameter instead (never from both).
-    Bearer { also_query: Option<String> },
-    /// A header holding the credential as is (`x-api-key`).
-    Header(HeaderName),
-    /// A query parameter holding the credential (`api_key`).
-    Query(String),
-}
+pub(crate) use crate::identity::Source;
+use crate::uri::query_values;
+use http::{HeaderMap, header};
 
 /// What a request holds at one source.
 #[derive(Debug, PartialEq, Eq)]
@@ -23,17 +12,6 @@ pub(crate) enum Extracted {
     None,
     One(String),
     Ambiguous(&'static str),
-}
-
-fn query_values(query: Option<&str>, name: &str) -> Vec<String> {
-    query
-        .unwrap_or("")
-        .split('&')
-        .filter_map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (decode_query_component(k) == name).then(|| decode_query_component(v))
-        })
-        .collect()
 }
 
 fn from_query(query: Option<&str>, name: &str) -> Extracted {
@@ -100,6 +78,7 @@ pub(crate) fn extract(source: &Source, headers: &HeaderMap, query: Option<&str>)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::HeaderName;
 
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();

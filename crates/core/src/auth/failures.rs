@@ -19,8 +19,8 @@
 use crate::client_ip::ClientIp;
 use crate::error::GatewayError;
 use crate::limit::Limit;
-use crate::pipeline::limit::LimiterState;
 use crate::platform::hash::RandomKeys;
+use crate::platform::memory::bounded::ExpiryMap;
 use crate::platform::{LimiterStore, Platform, Timestamp};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -58,6 +58,45 @@ pub(crate) struct Attempt {
 }
 
 /// Digests of credentials that verified here recently, with when they stop counting as good.
+/// Identities this process refuses until their window ends. This block is
+/// the refusal itself (only this process enforces it), so it has a map of
+/// its own that no flood of rate-limit keys can evict from.
+const MAX_BLOCKS: usize = 50_000;
+
+/// The failed-authentication limit's memory in one process / isolate.
+#[derive(Debug)]
+pub(crate) struct FailureState {
+    blocked: Mutex<ExpiryMap<()>>,
+    /// Credentials that verified here recently (their reservation is skipped).
+    known_good: KnownGood,
+}
+
+impl Default for FailureState {
+    fn default() -> Self {
+        FailureState { blocked: Mutex::new(ExpiryMap::new(MAX_BLOCKS)), known_good: KnownGood::default() }
+    }
+}
+
+impl FailureState {
+    fn blocks(&self) -> std::sync::MutexGuard<'_, ExpiryMap<()>> {
+        self.blocked.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn blocked_until(&self, key: &str, now: Timestamp) -> Option<Timestamp> {
+        self.blocks().expiry(key, now)
+    }
+
+    fn block(&self, key: &str, until: Timestamp, now: Timestamp) {
+        self.blocks().insert(key, (), until, 0, now);
+    }
+
+    /// How many identities are blocked here.
+    #[cfg(test)]
+    fn blocked_len(&self) -> usize {
+        self.blocks().len()
+    }
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct KnownGood(Mutex<HashMap<[u8; 32], Timestamp, RandomKeys>>);
 
@@ -111,13 +150,13 @@ impl FailureLimit {
     /// No store call. Requests without a trusted address share `unknown`.
     pub(crate) fn check(
         &self,
-        blocked: &LimiterState,
+        state: &FailureState,
         ip: ClientIp,
         v6_prefix: u8,
         now: Timestamp,
     ) -> Result<(), GatewayError> {
         let (key, _, retry_after) = self.window(&ip.limit_identity(v6_prefix), now);
-        match blocked.blocked_until(&key, now) {
+        match state.blocked_until(&key, now) {
             Some(_) => Err(GatewayError::TooManyAuthFailures { retry_after }),
             None => Ok(()),
         }
@@ -130,19 +169,19 @@ impl FailureLimit {
     pub(crate) async fn reserve<P: Platform>(
         &self,
         platform: &P,
-        blocked: &LimiterState,
+        state: &FailureState,
         ip: ClientIp,
         v6_prefix: u8,
         digest: [u8; 32],
         now: Timestamp,
     ) -> Result<Attempt, GatewayError> {
         let (key, end, retry_after) = self.window(&ip.limit_identity(v6_prefix), now);
-        if blocked.blocked_until(&key, now).is_some() {
+        if state.blocked_until(&key, now).is_some() {
             return Err(GatewayError::TooManyAuthFailures { retry_after });
         }
         let limit = Limit::Count { limit: self.per_ip, window_end: end };
         let mut attempt = Attempt { key, limit, end, reserved: false, remaining: u64::MAX, digest };
-        if blocked.known_good.contains(&digest, now) {
+        if state.known_good.contains(&digest, now) {
             return Ok(attempt);
         }
         match platform.limiter().acquire(&attempt.key, &limit, 1, now).await {
@@ -152,7 +191,7 @@ impl FailureLimit {
                 Ok(attempt)
             }
             Ok(_) => {
-                blocked.block(&attempt.key, end, now);
+                state.block(&attempt.key, end, now);
                 Err(GatewayError::TooManyAuthFailures { retry_after })
             }
             Err(e) => {
@@ -168,23 +207,40 @@ impl FailureLimit {
     pub(crate) async fn settle<P: Platform>(
         &self,
         platform: &P,
-        blocked: &LimiterState,
+        state: &FailureState,
         attempt: Attempt,
         verified: bool,
         now: Timestamp,
     ) {
         if verified {
-            blocked.known_good.insert(attempt.digest, now);
+            state.known_good.insert(attempt.digest, now);
             if attempt.reserved
                 && let Err(e) = platform.limiter().release(&attempt.key, &attempt.limit, 1, now).await
             {
                 tracing::warn!(error = %e, key = %attempt.key, "could not give back an auth-failure unit");
             }
         } else {
-            blocked.known_good.forget(&attempt.digest);
+            state.known_good.forget(&attempt.digest);
             if attempt.reserved && attempt.remaining == 0 {
-                blocked.block(&attempt.key, attempt.end, now);
+                state.block(&attempt.key, attempt.end, now);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocked_identities_expire_and_stay_bounded() {
+        let state = FailureState::default();
+        state.block("authfail:a", Timestamp(10), Timestamp(0));
+        assert_eq!(state.blocked_until("authfail:a", Timestamp(5)), Some(Timestamp(10)));
+        assert_eq!(state.blocked_until("authfail:a", Timestamp(10)), None);
+        for i in 0..(MAX_BLOCKS + 5) {
+            state.block(&format!("authfail:{i}"), Timestamp(100), Timestamp(0));
+        }
+        assert_eq!(state.blocked_len(), MAX_BLOCKS);
     }
 }

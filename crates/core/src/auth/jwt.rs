@@ -26,7 +26,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 /// The verified claims (always a JSON object).
-pub(crate) type Claims = serde_json::Map<String, serde_json::Value>;
+pub(crate) use crate::identity::Claims;
 
 /// Longer tokens are refused before any decoding (spec §7).
 pub(crate) const MAX_TOKEN_BYTES: usize = 8 * 1024;

@@ -4,17 +4,23 @@
 //! the `Identity` that forwarding turns into `X-Consumer-Id` and claim headers.
 
 pub(crate) mod api_key;
+mod compile;
 pub(crate) mod consumers;
 pub(crate) mod credentials;
 pub(crate) mod failures;
 pub(crate) mod jwt;
 pub(crate) mod policy;
+mod stage;
+
+pub(crate) use compile::{RoutePolicy, compile, route_policy};
+pub(crate) use stage::{check_request, guard};
 
 use crate::error::GatewayError;
+pub(crate) use crate::identity::{Identity, Source};
 use crate::platform::{Clock, KeyValueStore, Platform};
-use credentials::{Extracted, Source};
+use credentials::Extracted;
 use http::{HeaderMap, HeaderName};
-use jwt::{Claims, JwtIssuer};
+use jwt::JwtIssuer;
 
 /// A JWT scheme: the issuer, where its token is read, which claims go upstream.
 pub(crate) struct JwtScheme {
@@ -42,31 +48,8 @@ pub(crate) struct Auth {
     pub api_keys: Vec<ApiKeyScheme>,
     pub consumers: consumers::Consumers,
     pub failures: failures::FailureLimit,
-}
-
-/// Who the request is, once authenticated.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Identity {
-    pub consumer: Option<String>,
-    /// The plan a run-time consumer record names (config consumers: see `plans`).
-    pub plan: Option<String>,
-    pub claims: Option<Claims>,
-    /// Headers to set towards the upstream (forwarded claims).
-    pub claim_headers: Vec<(HeaderName, http::HeaderValue)>,
-    /// Where the checked credential came from (stripped unless forwarded).
-    pub credential: Option<Source>,
-}
-
-impl Identity {
-    pub(crate) fn claim_str(&self, name: &str) -> Option<String> {
-        let value = self.claims.as_ref()?.get(name)?;
-        match value {
-            serde_json::Value::String(s) => Some(s.clone()),
-            serde_json::Value::Number(n) => Some(n.to_string()),
-            serde_json::Value::Bool(b) => Some(b.to_string()),
-            _ => None,
-        }
-    }
+    /// Forwarded-claim headers: set by the gateway only, client copies dropped.
+    pub identity_headers: Vec<HeaderName>,
 }
 
 impl Auth {
@@ -182,7 +165,7 @@ impl Auth {
 }
 
 /// Every header a client may not send on its own (forwarded claim headers).
-pub(crate) fn claim_header_names(auth: &Auth) -> Vec<HeaderName> {
+fn claim_header_names(auth: &Auth) -> Vec<HeaderName> {
     let mut names: Vec<HeaderName> =
         auth.jwt.iter().flat_map(|s| s.forward_claims.iter().map(|(_, h)| h.clone())).collect();
     names.sort_by(|a, b| a.as_str().cmp(b.as_str()));

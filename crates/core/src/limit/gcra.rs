@@ -19,7 +19,7 @@
 //!
 //! All arithmetic is done in `u128` and clamped, so no input can panic.
 
-use crate::platform::Timestamp;
+use crate::time::Timestamp;
 use std::time::Duration;
 
 /// A rate: `limit` requests per `period`, with a burst of `limit`.

@@ -7,6 +7,13 @@ use http::HeaderValue;
 use sfv::{Integer, KeyRef, ListSerializer, StringRef};
 use std::time::Duration;
 
+/// The `RateLimit-Policy` and `RateLimit` values one answer carries.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct LimitHeaders {
+    pub policy: Option<HeaderValue>,
+    pub state: Option<HeaderValue>,
+}
+
 /// One policy as `RateLimit-Policy` announces it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PolicyItem<'a> {

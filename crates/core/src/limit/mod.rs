@@ -16,7 +16,7 @@ pub mod gcra;
 pub mod headers;
 pub mod window;
 
-use crate::platform::Timestamp;
+use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 

@@ -7,7 +7,7 @@
 //! days-from-civil / civil-from-days conversion described by Howard Hinnant),
 //! so no date crate is needed.
 
-use crate::platform::Timestamp;
+use crate::time::Timestamp;
 
 const MICROS_PER_DAY: u64 = 86_400 * 1_000_000;
 

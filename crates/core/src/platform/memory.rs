@@ -2,15 +2,12 @@
 //! stores, and the manual clock and scripted upstream that native tests use to
 //! drive the whole pipeline without sockets.
 
-use super::{
-    AnalyticsSink, CachedResponse, Clock, KeyValueStore, LimiterStore, MaybeSend, RequestRecord, ResponseCache,
-    StoreError, Timestamp, UpstreamClient, UpstreamError,
-};
+use super::{Clock, KeyValueStore, LimiterStore, MaybeSend, StoreError, Timestamp, UpstreamClient, UpstreamError};
 #[cfg(not(target_family = "wasm"))]
-use super::{Deferrer, Platform, Runtime};
+use super::{Platform, Runtime};
 use crate::limit::{Decision, Limit, Stored};
 use bytes::Bytes;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -218,53 +215,6 @@ impl KeyValueStore for MemoryKv {
     }
 }
 
-/// Responses in an ordered map (prefix purges are a range scan).
-#[derive(Default)]
-pub struct MemoryCache {
-    map: Mutex<BTreeMap<String, CachedResponse>>,
-}
-
-impl ResponseCache for MemoryCache {
-    fn get(&self, key: &str) -> impl Future<Output = Result<Option<CachedResponse>, StoreError>> + MaybeSend {
-        std::future::ready(Ok(lock(&self.map).get(key).cloned()))
-    }
-    fn put(&self, key: &str, response: CachedResponse) -> impl Future<Output = Result<(), StoreError>> + MaybeSend {
-        lock(&self.map).insert(key.to_owned(), response);
-        std::future::ready(Ok(()))
-    }
-    fn purge_prefix(&self, prefix: &str) -> impl Future<Output = Result<Option<u64>, StoreError>> + MaybeSend {
-        let mut map = lock(&self.map);
-        let keys: Vec<String> =
-            map.range(prefix.to_owned()..).take_while(|(k, _)| k.starts_with(prefix)).map(|(k, _)| k.clone()).collect();
-        for k in &keys {
-            map.remove(k);
-        }
-        std::future::ready(Ok(Some(keys.len() as u64)))
-    }
-}
-
-/// Keeps every record (tests read them back); bounded to the newest 10,000.
-#[derive(Default)]
-pub struct MemoryAnalytics {
-    records: Mutex<std::collections::VecDeque<RequestRecord>>,
-}
-
-impl MemoryAnalytics {
-    pub fn records(&self) -> Vec<RequestRecord> {
-        lock(&self.records).iter().cloned().collect()
-    }
-}
-
-impl AnalyticsSink for MemoryAnalytics {
-    fn record(&self, record: RequestRecord) {
-        let mut records = lock(&self.records);
-        if records.len() >= 10_000 {
-            records.pop_front();
-        }
-        records.push_back(record);
-    }
-}
-
 /// A clock that moves only when told to; `sleep` advances it and returns at once.
 #[derive(Default, Clone)]
 pub struct ManualClock {
@@ -373,28 +323,6 @@ impl UpstreamClient for ScriptedUpstream {
     }
 }
 
-/// Holds deferred work until a test takes it and awaits it.
-#[cfg(not(target_family = "wasm"))]
-#[derive(Default)]
-pub struct QueuedDeferrer {
-    queue: Mutex<Vec<std::pin::Pin<Box<dyn Future<Output = ()> + Send>>>>,
-}
-
-#[cfg(not(target_family = "wasm"))]
-impl QueuedDeferrer {
-    /// Takes the queued work, to be awaited by the caller.
-    pub fn take(&self) -> Vec<std::pin::Pin<Box<dyn Future<Output = ()> + Send>>> {
-        std::mem::take(&mut *lock(&self.queue))
-    }
-}
-
-#[cfg(not(target_family = "wasm"))]
-impl Deferrer for QueuedDeferrer {
-    fn defer(&self, work: impl Future<Output = ()> + MaybeSend + 'static) {
-        lock(&self.queue).push(Box::pin(work));
-    }
-}
-
 /// Every port in memory, with a manual clock and a scripted upstream by
 /// default; a test that needs another upstream, clock or key-value store
 /// swaps just that one ([`MemoryPlatform::with_ports`]).
@@ -404,9 +332,6 @@ pub struct MemoryPlatform<U = ScriptedUpstream, C = ManualClock, K = MemoryKv> {
     pub clock: C,
     pub limiter: MemoryLimiter,
     pub kv: K,
-    pub cache: MemoryCache,
-    pub analytics: MemoryAnalytics,
-    pub deferred: QueuedDeferrer,
 }
 
 #[cfg(not(target_family = "wasm"))]
@@ -424,15 +349,7 @@ impl MemoryPlatform {
 impl<U, C, K> MemoryPlatform<U, C, K> {
     /// The given upstream, clock and key-value store; every other port in memory.
     pub fn with_ports(upstream: U, clock: C, kv: K) -> Self {
-        MemoryPlatform {
-            upstream,
-            clock,
-            limiter: MemoryLimiter::default(),
-            kv,
-            cache: MemoryCache::default(),
-            analytics: MemoryAnalytics::default(),
-            deferred: QueuedDeferrer::default(),
-        }
+        MemoryPlatform { upstream, clock, limiter: MemoryLimiter::default(), kv }
     }
 }
 
@@ -442,9 +359,6 @@ impl<U: UpstreamClient, C: Clock, K: KeyValueStore> Platform for MemoryPlatform<
     type Clock = C;
     type Limiter = MemoryLimiter;
     type Kv = K;
-    type Cache = MemoryCache;
-    type Analytics = MemoryAnalytics;
-    type Defer = QueuedDeferrer;
 
     fn runtime(&self) -> Runtime {
         Runtime::Local
@@ -460,14 +374,5 @@ impl<U: UpstreamClient, C: Clock, K: KeyValueStore> Platform for MemoryPlatform<
     }
     fn kv(&self) -> &K {
         &self.kv
-    }
-    fn cache(&self) -> &MemoryCache {
-        &self.cache
-    }
-    fn analytics(&self) -> &MemoryAnalytics {
-        &self.analytics
-    }
-    fn defer(&self) -> &QueuedDeferrer {
-        &self.deferred
     }
 }

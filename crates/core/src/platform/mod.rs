@@ -5,20 +5,15 @@
 //! are `Send` on native targets (tokio) and need not be on wasm (Workers is
 //! single-threaded and its JS handles are `!Send`): see [`MaybeSend`].
 
-mod analytics;
-mod cache;
 mod clock;
-mod defer;
 pub(crate) mod hash;
 mod kv;
 mod limiter;
 pub mod memory;
 mod upstream;
 
-pub use analytics::{AnalyticsSink, RequestRecord};
-pub use cache::{CachedResponse, ResponseCache};
-pub use clock::{Clock, Timestamp};
-pub use defer::Deferrer;
+pub use crate::time::Timestamp;
+pub use clock::Clock;
 pub use kv::KeyValueStore;
 pub use limiter::LimiterStore;
 pub use upstream::{DEFAULT_MAX_UPSTREAM_BODY, UpstreamBodyLimit, UpstreamClient, UpstreamError, UpstreamTarget};
@@ -71,16 +66,10 @@ pub trait Platform {
     type Clock: Clock;
     type Limiter: LimiterStore;
     type Kv: KeyValueStore;
-    type Cache: ResponseCache;
-    type Analytics: AnalyticsSink;
-    type Defer: Deferrer;
 
     fn runtime(&self) -> Runtime;
     fn upstream(&self) -> &Self::Upstream;
     fn clock(&self) -> &Self::Clock;
     fn limiter(&self) -> &Self::Limiter;
     fn kv(&self) -> &Self::Kv;
-    fn cache(&self) -> &Self::Cache;
-    fn analytics(&self) -> &Self::Analytics;
-    fn defer(&self) -> &Self::Defer;
 }

@@ -4,9 +4,9 @@
 //! number), and the answer's `data` unwrapped or its `errors` reported.
 
 use super::{Answer, Malformed, Outgoing, bounded};
-use crate::compile::template::{Inputs, Landing, Template};
 use crate::config::GraphqlConfig;
 use crate::error::GatewayError;
+use crate::template::{Inputs, Landing, Template};
 use bytes::Bytes;
 use http::HeaderValue;
 use serde_json::{Map, Value};

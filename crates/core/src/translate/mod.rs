@@ -8,9 +8,9 @@ mod graphql;
 mod soap;
 mod xml_json;
 
-use crate::compile::template::Inputs;
 use crate::config::{TranslateConfig, TranslateResponse};
 use crate::error::GatewayError;
+use crate::template::Inputs;
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
 

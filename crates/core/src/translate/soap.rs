@@ -3,9 +3,9 @@
 //! `Content-Type: text/xml; charset=utf-8` and `SOAPAction: "<action>"`.
 
 use super::Outgoing;
-use crate::compile::template::{Inputs, Landing, Template};
 use crate::config::SoapConfig;
 use crate::error::GatewayError;
+use crate::template::{Inputs, Landing, Template};
 use bytes::Bytes;
 use http::HeaderValue;
 use quick_xml::Reader;

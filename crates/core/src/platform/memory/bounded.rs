@@ -9,8 +9,8 @@
 //! scans or clears the map. Used by the in-memory limiter and key-value
 //! stores and by each instance's limiter state (blocks, approximate counts).
 
-use crate::platform::Timestamp;
 use crate::platform::hash::RandomKeys;
+use crate::time::Timestamp;
 use priority_queue::PriorityQueue;
 use std::cmp::Ordering;
 

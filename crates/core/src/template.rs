@@ -2,6 +2,7 @@
 //! `{header.x-tenant}`), parsed once at compile time and rendered per request
 //! with the escaping of the place the value lands in.
 
+use crate::uri::{QUERY_COMPONENT, query_value};
 use http::HeaderMap;
 use percent_encoding::{AsciiSet, CONTROLS, percent_decode_str, utf8_percent_encode};
 
@@ -59,32 +60,21 @@ const SEGMENT: &AsciiSet = &CONTROLS
     .add(b'}')
     .add(b';');
 
-/// Characters that must be escaped inside a query name or value.
-pub(crate) const QUERY_COMPONENT: &AsciiSet = &CONTROLS
-    .add(b' ')
-    .add(b'"')
-    .add(b'#')
-    .add(b'%')
-    .add(b'&')
-    .add(b'+')
-    .add(b'<')
-    .add(b'=')
-    .add(b'>')
-    .add(b'\\')
-    .add(b'^')
-    .add(b'`')
-    .add(b'{')
-    .add(b'|')
-    .add(b'}');
-
 /// What a template can read from the request.
 pub(crate) struct Inputs<'a> {
     pub params: &'a [(String, String)],
     pub query: Option<&'a str>,
     pub headers: &'a HeaderMap,
-    pub identity: Option<&'a crate::auth::Identity>,
+    pub identity: Option<&'a crate::identity::Identity>,
     /// Answers of the aggregation legs done so far (name → JSON).
     pub legs: &'a [(String, serde_json::Value)],
+}
+
+impl<'a> Inputs<'a> {
+    /// What the request in `ctx` offers, with the aggregation legs done so far.
+    pub(crate) fn of(ctx: &'a crate::request::RequestCtx<'_>, legs: &'a [(String, serde_json::Value)]) -> Self {
+        Inputs { params: &ctx.params, query: ctx.query, headers: ctx.headers, identity: ctx.identity.as_ref(), legs }
+    }
 }
 
 impl Template {
@@ -255,20 +245,6 @@ pub(crate) fn scalar_at(value: &serde_json::Value, field: &[String]) -> Option<S
 
 fn decode(raw: &str) -> String {
     percent_decode_str(raw).decode_utf8_lossy().into_owned()
-}
-
-/// Decodes `+` and percent escapes of a query component.
-pub(crate) fn decode_query_component(raw: &str) -> String {
-    let plus = raw.replace('+', " ");
-    percent_decode_str(&plus).decode_utf8_lossy().into_owned()
-}
-
-/// The first value of query parameter `name`, decoded.
-pub(crate) fn query_value(query: Option<&str>, name: &str) -> Option<String> {
-    query?.split('&').find_map(|pair| {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        (decode_query_component(k) == name).then(|| decode_query_component(v))
-    })
 }
 
 /// The parameter names of a matchit path (`/a/{id}/{*rest}` → id, rest).

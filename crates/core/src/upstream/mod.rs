@@ -1,4 +1,11 @@
-//! Compiled upstreams: parsed target URLs and the effective timeout.
+//! Upstreams: the compiled targets (parsed URLs, weights, the effective
+//! timeout, a binding or Lambda function), the resource bounds of `limits`,
+//! and calling one through the upstream port under a deadline.
+
+pub(crate) mod bounds;
+mod call;
+
+pub(crate) use call::{refusal, send_within};
 
 use crate::config::{Location, Parsed, Problems, UpstreamConfig};
 use std::time::Duration;

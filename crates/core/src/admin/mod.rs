@@ -1,16 +1,21 @@
-//! The admin API under `/_gateway/` (spec §5): the bearer-token check
-//! (constant time) and the endpoints' bodies. `health` is public and answered
-//! in the pipeline; everything else needs `admin.token`.
+//! The admin API under `/_gateway/` (spec §5): `health` (public), and the
+//! endpoints behind `admin.token` — a bearer token compared in constant time
+//! under the failed-authentication limit. Without a token configured, only
+//! `health` exists.
 
-use crate::Gateway;
+use crate::compiled::CompiledConfig;
 use crate::error::GatewayError;
-use http::{HeaderMap, header};
+use crate::platform::Platform;
+use crate::request::RequestCtx;
+use crate::state::GatewayState;
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, Response, header};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 /// Compares the presented bearer token with the configured one in constant
 /// time (both hashed first, so that their lengths do not leak either).
-pub(crate) fn check_token(expected: &str, headers: &HeaderMap) -> Result<(), GatewayError> {
+fn check_token(expected: &str, headers: &HeaderMap) -> Result<(), GatewayError> {
     let mut values = headers.get_all(header::AUTHORIZATION).iter();
     let (Some(value), None) = (values.next(), values.next()) else {
         let presented = headers.contains_key(header::AUTHORIZATION);
@@ -31,7 +36,7 @@ pub(crate) fn check_token(expected: &str, headers: &HeaderMap) -> Result<(), Gat
 }
 
 /// `GET /_gateway/routes`: the compiled route table.
-pub(crate) fn routes(gateway: &Gateway) -> serde_json::Value {
+fn routes(gateway: &CompiledConfig) -> serde_json::Value {
     let routes: Vec<serde_json::Value> = gateway
         .routes
         .iter()
@@ -56,4 +61,51 @@ pub(crate) fn routes(gateway: &Gateway) -> serde_json::Value {
         })
         .collect();
     serde_json::json!({ "routes": routes })
+}
+
+fn only_get(method: &Method) -> Result<(), GatewayError> {
+    if method == Method::GET || method == Method::HEAD {
+        Ok(())
+    } else {
+        Err(GatewayError::MethodNotAllowed { allow: HeaderValue::from_static("GET, HEAD") })
+    }
+}
+
+fn json_response(body: &serde_json::Value) -> Response<Bytes> {
+    let mut resp = Response::new(Bytes::from(body.to_string()));
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+/// Answers a request under `/_gateway` (`ctx.path`).
+pub(crate) async fn answer<P: Platform>(
+    config: &CompiledConfig,
+    state: &GatewayState,
+    platform: &P,
+    ctx: &RequestCtx<'_>,
+) -> Result<Response<Bytes>, GatewayError> {
+    if ctx.path == "/_gateway/health" {
+        only_get(ctx.method)?;
+        let body = serde_json::json!({
+            "status": "ok",
+            "version": env!("CARGO_PKG_VERSION"),
+            "runtime": platform.runtime().as_str(),
+        });
+        return Ok(json_response(&body));
+    }
+    // Without an admin token the admin API does not exist.
+    let Some(token) = &config.admin_token else { return Err(GatewayError::NotFound) };
+    let presented = ctx.headers.get(header::AUTHORIZATION).map(HeaderValue::as_bytes);
+    crate::auth::guard(&config.auth, &state.auth_failures, platform, ctx, presented, || {
+        check_token(token, ctx.headers)
+    })
+    .await?;
+    match ctx.path.as_str() {
+        "/_gateway/routes" => {
+            only_get(ctx.method)?;
+            Ok(json_response(&routes(config)))
+        }
+        _ => Err(GatewayError::NotFound),
+    }
 }

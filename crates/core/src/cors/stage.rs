@@ -1,7 +1,7 @@
 //! CORS: headers on every answer to an allowed origin (errors included), and
 //! the preflight answer. A disallowed origin gets no CORS headers at all.
 
-use crate::compile::cors::Cors;
+use super::policy::Cors;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, header};
 

@@ -129,7 +129,9 @@ pub(crate) fn compile(parsed: &Parsed, problems: &mut Problems) -> Auth {
             FailureLimit { per_ip: f.per_ip, per: f.per.0 }
         }
     };
-    Auth { jwt, api_keys, consumers, failures }
+    let mut auth = Auth { jwt, api_keys, consumers, failures, identity_headers: Vec::new() };
+    auth.identity_headers = super::claim_header_names(&auth);
+    auth
 }
 
 /// A route's compiled security policy.

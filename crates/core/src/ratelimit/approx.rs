@@ -13,7 +13,7 @@
 //! between locations, and takes about one write per second per key).
 //! docs/runtimes.md states the bound.
 
-use super::limit::LimiterState;
+use super::state::RateLimitState;
 use crate::limit::{Decision, Limit, apply};
 use crate::platform::memory::bounded::ExpiryMap;
 use crate::platform::{KeyValueStore, Platform, Timestamp};
@@ -86,7 +86,7 @@ fn parse_total(bytes: &[u8]) -> u64 {
     std::str::from_utf8(bytes).ok().and_then(|t| t.trim().parse().ok()).unwrap_or(0)
 }
 
-impl LimiterState {
+impl RateLimitState {
     /// Decides one unit of `limit` (a `Limit::Count`) for `key`; never fails:
     /// a key-value store that cannot be reached only delays the sync.
     pub(crate) async fn acquire_approximate<P: Platform>(
@@ -169,7 +169,7 @@ mod tests {
     #[test]
     fn two_instances_sharing_a_store_stay_near_the_limit() {
         let platform = MemoryPlatform::new(ScriptedUpstream::new(|_| Script::Hang));
-        let (a, b) = (LimiterState::default(), LimiterState::default());
+        let (a, b) = (RateLimitState::default(), RateLimitState::default());
         let end = Timestamp(1_000_000_000 + 60_000_000);
         let limit = Limit::Count { limit: 10, window_end: end };
         let mut admitted = 0;
@@ -188,7 +188,7 @@ mod tests {
     #[test]
     fn one_instance_is_exact_and_a_new_window_starts_from_zero() {
         let platform = MemoryPlatform::new(ScriptedUpstream::new(|_| Script::Hang));
-        let state = LimiterState::default();
+        let state = RateLimitState::default();
         let limit = Limit::Count { limit: 3, window_end: Timestamp(10_000_000) };
         let got: Vec<bool> = (0..5)
             .map(|_| block_on(state.acquire_approximate(&platform, "k", &limit, Timestamp(1))).admitted)

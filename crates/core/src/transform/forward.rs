@@ -4,16 +4,17 @@
 //! trace context and `X-Forwarded-*`. The upstream's answer loses its
 //! hop-by-hop headers and gets the route's response edits.
 
-use super::ClientInfo;
+use super::Edits;
 use super::headers::strip_hop_by_hop;
-use crate::auth::Auth;
-use crate::auth::credentials::Source;
-use crate::client_ip::{self, ClientIp};
-use crate::compile::route::Route;
-use crate::compile::template::{Inputs, Landing, QUERY_COMPONENT, decode_query_component};
-use crate::compile::upstream::Upstream;
+use crate::auth::{Auth, RoutePolicy, Source};
+use crate::client_ip;
 use crate::config::ClientIpMode;
 use crate::error::GatewayError;
+use crate::request::RequestCtx;
+use crate::template::{Inputs, Landing};
+use crate::translate::Translate;
+use crate::upstream::Upstream;
+use crate::uri::{QUERY_COMPONENT, decode_query_component};
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use percent_encoding::utf8_percent_encode;
@@ -65,39 +66,27 @@ fn fold(name: &str) -> std::borrow::Cow<'_, str> {
     if name.contains('_') { std::borrow::Cow::Owned(name.replace('_', "-")) } else { std::borrow::Cow::Borrowed(name) }
 }
 
-/// What the pipeline knows that forwarding needs.
-pub(crate) struct ForwardInput<'a> {
-    pub route: &'a Route,
-    pub upstream: &'a Upstream,
+/// Where and how a route forwards: the compiled settings forwarding reads.
+pub(crate) struct Forwarding<'a> {
     pub auth: &'a Auth,
-    pub method: &'a http::Method,
-    pub headers: &'a HeaderMap,
-    pub path: &'a str,
-    pub query: Option<&'a str>,
-    pub params: &'a [(String, String)],
-    pub body: Bytes,
-    pub client: &'a ClientInfo,
-    pub client_ip_mode: ClientIpMode,
-    pub client_ip: ClientIp,
-    pub request_id: &'a str,
-    pub identity: Option<&'a crate::auth::Identity>,
-    /// Forwarded-claim header names: only the gateway sets them.
-    pub identity_headers: &'a [HeaderName],
+    pub policy: &'a RoutePolicy,
+    pub edits: &'a Edits,
+    pub translate: Option<&'a Translate>,
+    pub upstream: &'a Upstream,
 }
 
 /// Where the route's schemes read credentials, and whether that one goes on
 /// to the upstream: only the credential that verified, and only when the
 /// route says `forward_credentials: true`. Every other presented credential
 /// — one that failed, one of a scheme not tried — is removed.
-fn credential_sources<'a>(input: &ForwardInput<'a>) -> Vec<(&'a Source, bool)> {
-    let verified = input.identity.and_then(|i| i.credential.as_ref());
-    input
-        .route
+fn credential_sources<'a>(route: &Forwarding<'a>, ctx: &RequestCtx<'_>) -> Vec<(&'a Source, bool)> {
+    let verified = ctx.identity.as_ref().and_then(|i| i.credential.as_ref());
+    route
         .policy
         .schemes
         .iter()
-        .filter_map(|s| input.auth.source(*s))
-        .map(|source| (source, input.route.policy.forward_credentials && verified == Some(source)))
+        .filter_map(|s| route.auth.source(*s))
+        .map(|source| (source, route.policy.forward_credentials && verified == Some(source)))
         .collect()
 }
 
@@ -123,13 +112,13 @@ fn same_param(decoded: &str, name: &str) -> bool {
 /// The upstream query: the client's (unless `keep_client` is false, for a
 /// translated request) with the route's edits.
 fn edited_query(
-    input: &ForwardInput<'_>,
+    route: &Forwarding<'_>,
     inputs: &Inputs<'_>,
     keep_client: bool,
     stripped: &[&str],
 ) -> Result<Option<String>, GatewayError> {
-    let client_query = if keep_client { input.query } else { None };
-    let edits = &input.route.query;
+    let client_query = if keep_client { inputs.query } else { None };
+    let edits = &route.edits.query;
     if edits.set.is_empty() && edits.remove.is_empty() && stripped.is_empty() {
         return Ok(client_query.map(str::to_owned));
     }
@@ -179,7 +168,7 @@ pub(crate) fn forwarded_for(existing: &HeaderMap, peer: Option<IpAddr>, mode: Cl
 /// gateway-owned and forwarded-claim headers, method and path overrides
 /// (unless the route allows method override), credentials that do not go
 /// on — each in every spelling a backend may read as the same name.
-fn strip_client_headers(headers: &mut HeaderMap, input: &ForwardInput<'_>, sources: &[(&Source, bool)]) {
+fn strip_client_headers(headers: &mut HeaderMap, route: &Forwarding<'_>, sources: &[(&Source, bool)]) {
     let mut kept: Option<&str> = None;
     let mut dropped: Vec<&str> = Vec::new();
     for (source, keep) in sources {
@@ -197,8 +186,8 @@ fn strip_client_headers(headers: &mut HeaderMap, input: &ForwardInput<'_>, sourc
     let owned = |folded: &str| {
         GATEWAY_OWNED.contains(&folded)
             || PATH_OVERRIDE.contains(&folded)
-            || (!input.route.allow_method_override && METHOD_OVERRIDE.contains(&folded))
-            || input.identity_headers.iter().any(|h| fold(h.as_str()) == folded)
+            || (!route.edits.allow_method_override && METHOD_OVERRIDE.contains(&folded))
+            || route.auth.identity_headers.iter().any(|h| fold(h.as_str()) == folded)
             || dropped.iter().any(|d| fold(d) == folded)
             || kept.is_some_and(|k| fold(k) == folded)
     };
@@ -210,48 +199,44 @@ fn strip_client_headers(headers: &mut HeaderMap, input: &ForwardInput<'_>, sourc
 }
 
 pub(crate) fn upstream_request(
-    input: ForwardInput<'_>,
+    ctx: &RequestCtx<'_>,
+    body: Bytes,
+    route: &Forwarding<'_>,
     traceparent: &str,
     continue_trace: bool,
 ) -> Result<http::Request<Bytes>, GatewayError> {
-    let inputs = Inputs {
-        params: input.params,
-        query: input.query,
-        headers: input.headers,
-        identity: input.identity,
-        legs: &[],
-    };
-    let translated = match &input.route.translate {
+    let inputs = Inputs::of(ctx, &[]);
+    let translated = match route.translate {
         Some(t) => t.request(&inputs)?,
         None => None,
     };
-    let path = match &input.route.rewrite {
+    let path = match &route.edits.rewrite {
         Some(t) => t
             .render(&inputs, Landing::Path)
             .ok_or_else(|| GatewayError::BadRequest("A value placed in the upstream path is a dot segment.".into()))?,
         // A translated request goes to the target URL, not to the client's path.
         None if translated.is_some() => String::new(),
-        None => input.path.to_owned(),
+        None => ctx.path.clone(),
     };
-    let sources = credential_sources(&input);
+    let sources = credential_sources(route, ctx);
     let stripped = stripped_params(&sources);
-    let query = edited_query(&input, &inputs, translated.is_none(), &stripped)?;
+    let query = edited_query(route, &inputs, translated.is_none(), &stripped)?;
     let path_and_query = match &query {
         Some(q) => format!("{path}?{q}"),
         None => path,
     };
-    let uri = input
+    let uri = route
         .upstream
         .uri(&path_and_query)
         .map_err(|_| GatewayError::BadRequest("The request path cannot be forwarded.".into()))?;
 
-    let mut headers = input.headers.clone();
+    let mut headers = ctx.headers.clone();
     strip_hop_by_hop(&mut headers);
     for name in [header::HOST, header::CONTENT_LENGTH, header::EXPECT] {
         headers.remove(name);
     }
-    strip_client_headers(&mut headers, &input, &sources);
-    if let Some(identity) = input.identity {
+    strip_client_headers(&mut headers, route, &sources);
+    if let Some(identity) = &ctx.identity {
         if let Some(id) = identity.consumer.as_deref().and_then(|c| HeaderValue::from_str(c).ok()) {
             headers.insert(X_CONSUMER_ID, id);
         }
@@ -262,17 +247,17 @@ pub(crate) fn upstream_request(
     if !continue_trace {
         headers.remove(&TRACESTATE);
     }
-    if let Some(v) = forwarded_for(input.headers, input.client.peer_ip, input.client_ip_mode) {
+    if let Some(v) = forwarded_for(ctx.headers, ctx.client.peer_ip, ctx.client_ip_mode) {
         headers.insert(X_FORWARDED_FOR, v);
     }
-    if let Some(v) = input.client_ip.ip().and_then(|ip| HeaderValue::from_str(&ip.to_string()).ok()) {
+    if let Some(v) = ctx.client_ip.ip().and_then(|ip| HeaderValue::from_str(&ip.to_string()).ok()) {
         headers.insert(X_REAL_IP, v);
     }
-    headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(if input.client.https { "https" } else { "http" }));
-    if let Some(host) = input.headers.get(header::HOST).cloned().or_else(|| input.client.host.clone()) {
+    headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(if ctx.client.https { "https" } else { "http" }));
+    if let Some(host) = ctx.headers.get(header::HOST).cloned().or_else(|| ctx.client.host.clone()) {
         headers.insert(X_FORWARDED_HOST, host);
     }
-    if let Ok(v) = HeaderValue::from_str(input.request_id) {
+    if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
         headers.insert(X_REQUEST_ID, v);
     }
     if let Ok(v) = HeaderValue::from_str(traceparent) {
@@ -283,12 +268,12 @@ pub(crate) fn upstream_request(
             out.apply(&mut headers);
             (http::Method::POST, out.body)
         }
-        None => (input.method.clone(), input.body),
+        None => (ctx.method.clone(), body),
     };
-    for name in &input.route.request_headers.remove {
+    for name in &route.edits.request_headers.remove {
         headers.remove(name);
     }
-    for (name, template) in &input.route.request_headers.set {
+    for (name, template) in &route.edits.request_headers.set {
         let bad = || GatewayError::BadRequest(format!("The value for header `{name}` is not a valid header value."));
         let text = template.render(&inputs, Landing::Header).ok_or_else(bad)?;
         let value = HeaderValue::from_str(&text).map_err(|_| bad())?;
@@ -299,13 +284,13 @@ pub(crate) fn upstream_request(
     *req.method_mut() = method;
     *req.uri_mut() = uri;
     *req.headers_mut() = headers;
-    input.upstream.mark(&mut req);
+    route.upstream.mark(&mut req);
     Ok(req)
 }
 
 /// Cleans the upstream's answer for the client and applies the route's edits.
 pub(crate) fn client_response(
-    route: &Route,
+    edits: &Edits,
     method: &http::Method,
     mut resp: http::Response<Bytes>,
 ) -> http::Response<Bytes> {
@@ -315,10 +300,10 @@ pub(crate) fn client_response(
         // The body is complete in memory; the server writes the true length.
         headers.remove(header::CONTENT_LENGTH);
     }
-    for name in &route.response_remove {
+    for name in &edits.response_remove {
         headers.remove(name);
     }
-    for (name, value) in &route.response_headers {
+    for (name, value) in &edits.response_headers {
         headers.insert(name.clone(), value.clone());
     }
     resp
