@@ -14,11 +14,11 @@ step() { echo; echo "==> $* ($(date +%H:%M:%S))"; }
 step "cargo fmt --check"
 cargo fmt --all -- --check
 step "clippy (native)"
-cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy --workspace --all-targets --features tollgate-core/fuzzing --locked -- -D warnings
 step "clippy (wasm32: core and the Workers adapter)"
 cargo clippy -p tollgate-core -p tollgate-cloudflare --target wasm32-unknown-unknown --locked -- -D warnings
 step "module layers: no import cycle between a crate's top-level modules"
-python3 scripts/check-layers.py crates/core/src crates/native/src crates/cli/src crates/cloudflare/src
+python3 scripts/check-layers.py crates/core/src crates/native/src crates/cli/src crates/cloudflare/src crates/lambda/src
 step "cargo doc (core, -D warnings)"
 RUSTDOCFLAGS="-D warnings" cargo doc -p tollgate-core --no-deps --locked
 step "sam validate --lint (template.yaml)"

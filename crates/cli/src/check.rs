@@ -36,13 +36,10 @@ pub(crate) fn run(path: &Path, target: Option<Target>) -> ExitCode {
     let mut findings = gateway.check_warnings();
     findings.extend(target.map(|t| gateway.check_target(t)).unwrap_or_default());
     let mut failed = false;
+    let file = path.display().to_string();
     for f in &findings {
-        if f.error {
-            failed = true;
-            eprintln!("{}:{}:{}: {}", path.display(), f.location.line, f.location.col, f.message);
-        } else {
-            eprintln!("{}:{}:{}: warning: {}", path.display(), f.location.line, f.location.col, f.message);
-        }
+        failed |= f.error;
+        eprintln!("{}", f.render(&file));
     }
     if failed {
         return ExitCode::from(1);

@@ -35,11 +35,8 @@ pub(crate) fn run_file(path: &Path, listen: SocketAddr) -> ExitCode {
         let gateway = crate::check::load(path)?;
         let cannot = gateway.unsupported_on(Runtime::Local);
         if !cannot.is_empty() {
-            let name = path.display();
-            let lines: Vec<String> = cannot
-                .iter()
-                .map(|f| format!("{name}:{}:{}: {}", f.location.line, f.location.col, f.message))
-                .collect();
+            let name = path.display().to_string();
+            let lines: Vec<String> = cannot.iter().map(|f| f.render(&name)).collect();
             return Err(lines.join("\n"));
         }
         let listener = TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;

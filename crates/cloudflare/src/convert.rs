@@ -9,6 +9,7 @@ use futures_util::StreamExt;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 use std::net::IpAddr;
 use tollgate_core::ClientInfo;
+use tollgate_core::body::CappedBody;
 use worker::js_sys;
 use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::web_sys;
@@ -60,9 +61,17 @@ fn split_url(url: &str) -> Option<(&str, &str, &str)> {
     Some((scheme, authority, tail))
 }
 
-/// Method, URI (origin form: path and query as received), headers and client
-/// facts. The headers come back even when the rest fails, for `reject`.
-pub fn request_head(req: &web_sys::Request) -> (Result<(http::request::Parts, ClientInfo), String>, HeaderMap) {
+/// What the request line and the platform say about a request.
+pub struct Head {
+    pub method: Method,
+    pub uri: Uri,
+    pub client: ClientInfo,
+}
+
+/// Method, URI (origin form: path and query as received) and client facts,
+/// beside the headers, which come back even when the rest fails (for
+/// `reject`) and are moved, not copied, into the request later.
+pub fn request_head(req: &web_sys::Request) -> (Result<Head, String>, HeaderMap) {
     let (headers, bad_headers) = header_map(&req.headers());
     let head = match bad_headers.first() {
         Some(name) => Err(format!("The request header `{name}` is not valid HTTP.")),
@@ -71,7 +80,7 @@ pub fn request_head(req: &web_sys::Request) -> (Result<(http::request::Parts, Cl
     (head, headers)
 }
 
-fn convert_head(req: &web_sys::Request, headers: &HeaderMap) -> Result<(http::request::Parts, ClientInfo), String> {
+fn convert_head(req: &web_sys::Request, headers: &HeaderMap) -> Result<Head, String> {
     let method =
         Method::from_bytes(req.method().as_bytes()).map_err(|_| "The request method is not valid.".to_owned())?;
     let url = req.url();
@@ -86,34 +95,33 @@ fn convert_head(req: &web_sys::Request, headers: &HeaderMap) -> Result<(http::re
         https: scheme.eq_ignore_ascii_case("https"),
         host: HeaderValue::from_str(authority).ok(),
     };
-    let mut builder = http::Request::builder().method(method).uri(uri);
-    if let Some(h) = builder.headers_mut() {
-        h.clone_from(headers);
-    }
-    let (parts, ()) = builder.body(()).map_err(|e| format!("The request could not be converted: {e}."))?.into_parts();
-    Ok((parts, client))
+    Ok(Head { method, uri, client })
 }
 
-/// The whole body, refused as soon as it passes `limit`. A declared
-/// `Content-Length` over the limit is not read at all: the core answers 413
-/// from the header.
+/// The request the core handles: the head's parts, the headers moved in.
+pub fn into_request(head: Head, headers: HeaderMap, body: Bytes) -> http::Request<Bytes> {
+    let mut request = http::Request::new(body);
+    *request.method_mut() = head.method;
+    *request.uri_mut() = head.uri;
+    *request.headers_mut() = headers;
+    request
+}
+
 /// How much of an over-limit body is read and dropped before answering 413.
 const MAX_DRAIN: usize = 16 * 1024 * 1024;
 
+/// The whole body, refused as soon as it passes `limit` (the first chunk is
+/// kept without a copy). A declared `Content-Length` over the limit is not
+/// read at all: the core answers 413 from the header.
 pub async fn read_body(req: &mut worker::Request, headers: &HeaderMap, limit: u64) -> Result<Bytes, BodyError> {
     if req.inner().body().is_none() {
         return Ok(Bytes::new());
     }
-    let declared =
-        headers.get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return Ok(Bytes::new());
-    }
+    let Ok(mut body) = CappedBody::new(headers, limit) else { return Ok(Bytes::new()) };
     let mut stream = req.stream().map_err(|e| BodyError::Unreadable(e.to_string()))?;
-    let mut body = Vec::new();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| BodyError::Unreadable(e.to_string()))?;
-        if (body.len() + chunk.len()) as u64 > limit {
+        if body.push_owned(chunk).is_err() {
             // Answering while the client is still sending stalls the next
             // request on the connection in workerd: read the rest (bounded) first.
             let mut drained = 0usize;
@@ -125,9 +133,8 @@ pub async fn read_body(req: &mut worker::Request, headers: &HeaderMap, limit: u6
             }
             return Err(BodyError::TooLarge);
         }
-        body.extend_from_slice(&chunk);
     }
-    Ok(Bytes::from(body))
+    Ok(Bytes::from(body.into_vec()))
 }
 
 /// Statuses whose responses must not carry a body (the JS constructor throws).

@@ -7,8 +7,8 @@
 use crate::platform::Stores;
 use bytes::Bytes;
 use std::sync::OnceLock;
-use tollgate_core::Gateway;
 use tollgate_core::platform::Runtime;
+use tollgate_core::{Gateway, GatewayError};
 use worker::Env;
 
 /// The config file, copied into `OUT_DIR` by `build.rs`.
@@ -49,23 +49,11 @@ fn refuse_unsupported(gateway: Gateway) -> Result<Gateway, String> {
     if cannot.is_empty() {
         return Ok(gateway);
     }
-    let lines: Vec<String> =
-        cannot.iter().map(|f| format!("{CONFIG_NAME}:{}:{}: {}", f.location.line, f.location.col, f.message)).collect();
+    let lines: Vec<String> = cannot.iter().map(|f| f.render(CONFIG_NAME)).collect();
     Err(lines.join("\n"))
 }
 
 /// The answer to every request while the config does not load.
 pub fn misconfigured(detail: &str) -> http::Response<Bytes> {
-    let body = serde_json::json!({
-        "type": "https://tollgate.dev/problems/config",
-        "title": "Gateway misconfigured",
-        "status": 500,
-        "detail": detail,
-    });
-    let mut resp = http::Response::new(Bytes::from(body.to_string()));
-    *resp.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
-    let headers = resp.headers_mut();
-    headers.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/problem+json"));
-    headers.insert(http::header::CACHE_CONTROL, http::HeaderValue::from_static("no-store"));
-    resp
+    GatewayError::Misconfigured(detail.to_owned()).to_response("")
 }

@@ -5,36 +5,31 @@
 use bytes::Bytes;
 use std::future::Future;
 use tollgate_core::platform::memory::MemoryKv;
-use tollgate_core::platform::{KeyValueStore, MaybeSend, StoreError, Timestamp};
+use tollgate_core::platform::{KeyValueStore, MaybeSend, OrMemory, StoreError, Timestamp};
 use worker::KvStore;
 
 /// The binding name in wrangler.toml (`[[kv_namespaces]] binding = "TOLLGATE_KV"`).
 pub const BINDING: &str = "TOLLGATE_KV";
 
-pub struct WorkersKv<'a> {
-    kv: Option<KvStore>,
-    fallback: &'a MemoryKv,
-}
+/// The namespace behind the binding.
+pub struct KvBinding(KvStore);
 
-impl<'a> WorkersKv<'a> {
-    pub fn new(env: &worker::Env, fallback: &'a MemoryKv) -> Self {
-        WorkersKv { kv: env.kv(BINDING).ok(), fallback }
-    }
+/// The Worker's key-value store: the namespace when bound, else the isolate's memory.
+pub type WorkersKv<'a> = OrMemory<KvBinding, &'a MemoryKv>;
+
+/// The namespace bound as [`BINDING`], else `fallback`.
+pub fn workers_kv<'a>(env: &worker::Env, fallback: &'a MemoryKv) -> WorkersKv<'a> {
+    OrMemory::new(env.kv(BINDING).ok().map(KvBinding), || fallback)
 }
 
 fn store_error(e: impl std::fmt::Display) -> StoreError {
-    StoreError(format!("workers kv: {e}"))
+    StoreError::unavailable(format!("workers kv: {e}"))
 }
 
-impl KeyValueStore for WorkersKv<'_> {
-    fn get(&self, key: &str, now: Timestamp) -> impl Future<Output = Result<Option<Bytes>, StoreError>> + MaybeSend {
+impl KeyValueStore for KvBinding {
+    fn get(&self, key: &str, _now: Timestamp) -> impl Future<Output = Result<Option<Bytes>, StoreError>> + MaybeSend {
         let key = key.to_owned();
-        async move {
-            match &self.kv {
-                Some(kv) => kv.get(&key).bytes().await.map(|v| v.map(Bytes::from)).map_err(store_error),
-                None => self.fallback.get(&key, now).await,
-            }
-        }
+        async move { self.0.get(&key).bytes().await.map(|v| v.map(Bytes::from)).map_err(store_error) }
     }
 
     fn put(
@@ -45,27 +40,17 @@ impl KeyValueStore for WorkersKv<'_> {
     ) -> impl Future<Output = Result<(), StoreError>> + MaybeSend {
         let key = key.to_owned();
         async move {
-            match &self.kv {
-                Some(kv) => {
-                    let mut put = kv.put_bytes(&key, &value).map_err(store_error)?;
-                    if let Some(at) = expires_at {
-                        // KV expirations are whole seconds, at least 60 s ahead.
-                        put = put.expiration(at.as_secs());
-                    }
-                    put.execute().await.map_err(store_error)
-                }
-                None => self.fallback.put(&key, value, expires_at).await,
+            let mut put = self.0.put_bytes(&key, &value).map_err(store_error)?;
+            if let Some(at) = expires_at {
+                // KV expirations are whole seconds, at least 60 s ahead.
+                put = put.expiration(at.as_secs());
             }
+            put.execute().await.map_err(store_error)
         }
     }
 
     fn delete(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + MaybeSend {
         let key = key.to_owned();
-        async move {
-            match &self.kv {
-                Some(kv) => kv.delete(&key).await.map_err(store_error),
-                None => self.fallback.delete(&key).await,
-            }
-        }
+        async move { self.0.delete(&key).await.map_err(store_error) }
     }
 }

@@ -59,7 +59,7 @@ async fn serve(
     req: &mut worker::Request,
 ) -> http::Response<Bytes> {
     let (head, headers) = convert::request_head(req.inner());
-    let (parts, client) = match head {
+    let head = match head {
         Ok(head) => head,
         Err(why) => return gateway.reject(platform, started, GatewayError::BadRequest(why), &headers),
     };
@@ -83,5 +83,6 @@ async fn serve(
             );
         }
     };
-    gateway.handle(platform, http::Request::from_parts(parts, body), client).await
+    let client = head.client.clone();
+    gateway.handle(platform, convert::into_request(head, headers, body), client).await
 }

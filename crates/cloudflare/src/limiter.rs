@@ -5,12 +5,11 @@
 //! only; a warning says so once).
 
 use crate::limiter_object::{Op, parse_decision, request_body};
-use futures_util::future::Either;
 use std::future::Future;
 use std::sync::Once;
 use tollgate_core::limit::{Decision, Limit};
 use tollgate_core::platform::memory::MemoryLimiter;
-use tollgate_core::platform::{LimiterStore, MaybeSend, StoreError, Timestamp};
+use tollgate_core::platform::{LimiterStore, MaybeSend, OrMemory, StoreError, Timestamp};
 use worker::wasm_bindgen::JsValue;
 use worker::{Method, ObjectNamespace, Request, RequestInit};
 
@@ -21,7 +20,7 @@ pub const BINDING: &str = "TOLLGATE_LIMITER";
 const OBJECT_URL: &str = "https://limiter.tollgate.internal/";
 
 fn store_error(e: impl std::fmt::Display) -> StoreError {
-    StoreError(format!("limiter object: {e}"))
+    StoreError::unavailable(format!("limiter object: {e}"))
 }
 
 /// Checks against the Durable Object named by each key.
@@ -54,7 +53,10 @@ impl LimiterStore for DurableLimiter {
         now: Timestamp,
     ) -> impl Future<Output = Result<Decision, StoreError>> + MaybeSend {
         let body = request_body(Op::Acquire, limit, cost, now);
-        async move { parse_decision(&self.call(key, body).await?).map_err(store_error) }
+        async move {
+            parse_decision(&self.call(key, body).await?)
+                .map_err(|e| StoreError::invalid(format!("limiter object: {e}")))
+        }
     }
 
     fn release(
@@ -70,55 +72,21 @@ impl LimiterStore for DurableLimiter {
 }
 
 /// The Worker's limiter: the Durable Object namespace when bound, else memory.
-pub enum WorkersLimiter<'a> {
-    Durable(DurableLimiter),
-    Memory(&'a MemoryLimiter),
-}
+pub type WorkersLimiter<'a> = OrMemory<DurableLimiter, &'a MemoryLimiter>;
 
 static PER_ISOLATE_WARNING: Once = Once::new();
 
-impl<'a> WorkersLimiter<'a> {
-    pub fn new(env: &worker::Env, fallback: &'a MemoryLimiter) -> Self {
-        match env.durable_object(BINDING) {
-            Ok(namespace) => WorkersLimiter::Durable(DurableLimiter { namespace }),
-            Err(_) => {
-                PER_ISOLATE_WARNING.call_once(|| {
-                    tracing::warn!(
-                        binding = BINDING,
-                        "no Durable Object binding for the limiter: rate limits and the failed-authentication \
-                         limit are counted per isolate, not across the Worker"
-                    );
-                });
-                WorkersLimiter::Memory(fallback)
-            }
-        }
-    }
-}
-
-impl LimiterStore for WorkersLimiter<'_> {
-    fn acquire(
-        &self,
-        key: &str,
-        limit: &Limit,
-        cost: u64,
-        now: Timestamp,
-    ) -> impl Future<Output = Result<Decision, StoreError>> + MaybeSend {
-        match self {
-            WorkersLimiter::Durable(d) => Either::Left(d.acquire(key, limit, cost, now)),
-            WorkersLimiter::Memory(m) => Either::Right(m.acquire(key, limit, cost, now)),
-        }
-    }
-
-    fn release(
-        &self,
-        key: &str,
-        limit: &Limit,
-        cost: u64,
-        now: Timestamp,
-    ) -> impl Future<Output = Result<(), StoreError>> + MaybeSend {
-        match self {
-            WorkersLimiter::Durable(d) => Either::Left(d.release(key, limit, cost, now)),
-            WorkersLimiter::Memory(m) => Either::Right(m.release(key, limit, cost, now)),
-        }
-    }
+/// The Durable Object namespace bound as [`BINDING`], else `fallback` (said once in the log).
+pub fn workers_limiter<'a>(env: &worker::Env, fallback: &'a MemoryLimiter) -> WorkersLimiter<'a> {
+    let durable = env.durable_object(BINDING).ok().map(|namespace| DurableLimiter { namespace });
+    OrMemory::new(durable, || {
+        PER_ISOLATE_WARNING.call_once(|| {
+            tracing::warn!(
+                binding = BINDING,
+                "no Durable Object binding for the limiter: rate limits and the failed-authentication \
+                 limit are counted per isolate, not across the Worker"
+            );
+        });
+        fallback
+    })
 }

@@ -30,8 +30,8 @@ impl<'a> WorkersPlatform<'a> {
         WorkersPlatform {
             upstream: FetchUpstream::new(env),
             clock: WorkersClock,
-            kv: WorkersKv::new(env, &stores.kv),
-            limiter: WorkersLimiter::new(env, &stores.limiter),
+            kv: crate::kv::workers_kv(env, &stores.kv),
+            limiter: crate::limiter::workers_limiter(env, &stores.limiter),
         }
     }
 }

@@ -23,6 +23,7 @@ use futures_util::StreamExt;
 use http::Method;
 use std::future::Future;
 use std::time::Duration;
+use tollgate_core::body::{CappedBody, TooLarge};
 use tollgate_core::platform::{MaybeSend, UpstreamBodyLimit, UpstreamClient, UpstreamError, UpstreamTarget};
 use worker::js_sys;
 use worker::wasm_bindgen::JsCast;
@@ -109,24 +110,16 @@ async fn send(
     if !bad.is_empty() {
         tracing::debug!(headers = ?bad, "upstream response headers dropped: not valid HTTP");
     }
-    let declared =
-        headers.get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    let too_large = || UpstreamError::Protocol(format!("the answer is larger than {cap} bytes"));
-    if declared.is_some_and(|n| n > cap) {
-        return Err(too_large());
-    }
-    let mut body = Vec::with_capacity(declared.and_then(|n| usize::try_from(n).ok()).unwrap_or(0));
+    let too_large = |e: TooLarge| UpstreamError::Protocol(e.to_string());
+    let mut body = CappedBody::new(&headers, cap).map_err(too_large)?;
     // No stream: the response has no body (`null` in JS).
     if let Ok(mut stream) = resp.stream() {
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|e| UpstreamError::Protocol(e.to_string()))?;
-            if (body.len() + chunk.len()) as u64 > cap {
-                return Err(too_large());
-            }
-            body.extend_from_slice(&chunk);
+            body.push_owned(chunk).map_err(too_large)?;
         }
     }
-    let mut out = http::Response::new(Bytes::from(body));
+    let mut out = http::Response::new(Bytes::from(body.into_vec()));
     *out.status_mut() = status;
     *out.headers_mut() = headers;
     Ok(out)

@@ -9,14 +9,22 @@ use http::{HeaderValue, Response, StatusCode, header};
 pub enum GatewayError {
     /// The request cannot be processed as sent (bad path, bad header value).
     BadRequest(String),
+    /// 404: no route matches the path, or no such admin endpoint (all but
+    /// `health` without `admin.token`).
     NotFound,
+    /// 405: a route matches the path but not the method.
     MethodNotAllowed {
+        /// The `Allow` header: the methods the path accepts.
         allow: HeaderValue,
     },
+    /// 413: the request body is larger than `limits.max_body_bytes`.
     PayloadTooLarge {
+        /// The limit, in bytes.
         limit: u64,
     },
+    /// 431: the request header block is larger than `limits.max_header_bytes`.
     HeadersTooLarge {
+        /// The limit, in bytes.
         limit: u64,
     },
     /// The request body did not arrive within the deadline after the head
@@ -25,134 +33,152 @@ pub enum GatewayError {
     /// Missing or invalid credentials; `invalid_token` when one was presented.
     /// The body is the same for every cause (the cause is logged).
     Unauthorized {
+        /// Whether a credential was presented: the challenge then carries
+        /// `error="invalid_token"`.
         invalid_token: bool,
     },
     /// Valid credentials (or none needed), but this caller may not do this.
     Forbidden(&'static str),
+    /// 403: the token lacks a scope the route requires; the challenge carries
+    /// `error="insufficient_scope"`.
     InsufficientScope {
+        /// The route's required scopes, space-separated.
         scope: String,
     },
     /// Too many failed authentications from this client IP.
     TooManyAuthFailures {
+        /// `Retry-After`, in seconds.
         retry_after: u64,
     },
     /// A rate limit or quota is used up; retry in `retry_after` seconds.
     RateLimited {
+        /// `Retry-After`, in seconds.
         retry_after: u64,
     },
     /// The limiter store could not be reached (`on_store_error: closed`).
     LimiterUnavailable {
+        /// `Retry-After`, in seconds.
         retry_after: u64,
     },
     /// The local server holds as many answers for its clients as
     /// `limits.max_response_memory` allows.
     Overloaded {
+        /// `Retry-After`, in seconds.
         retry_after: u64,
     },
     /// A `required` aggregation leg failed: its 4xx passes through, a 5xx is
     /// 502, a timeout 504. The body names the backend.
     BackendFailed {
+        /// The leg's `name`.
         backend: String,
+        /// Status of the leg's failure: the backend's own non-2xx status, 504 for a
+        /// timeout, or one the gateway chose (400, 502, 503).
         status: u16,
     },
     /// An optional aggregation leg failed under `on_partial: fail`.
     PartialAggregate {
+        /// Names of the legs that failed.
         failed: Vec<String>,
     },
     /// A translated upstream answered a SOAP Fault or GraphQL `errors`: the
     /// fault string / messages, for the client.
     UpstreamFault {
+        /// The fault string or error messages (cut to 1024 characters).
         detail: String,
     },
     /// No connection to the upstream, or it broke before an answer.
     UpstreamUnreachable,
     /// The upstream answered something that is not usable HTTP.
     UpstreamBadResponse,
+    /// 504: the upstream did not answer within the route's timeout.
     UpstreamTimeout,
+    /// The local server holds as many connections as `limits.max_connections`
+    /// allows (sent before the connection is closed).
+    TooManyConnections,
+    /// The config does not load (Workers and Lambda answer every request with
+    /// this until it does); the detail names the problems.
+    Misconfigured(String),
     /// A bug or an impossible state; details go to the log only.
     Internal,
 }
 
+/// One row of the error table: what a variant answers.
+struct Row {
+    status: StatusCode,
+    /// The last part of the problem `type` URI (documented in docs/problems.md).
+    slug: &'static str,
+    title: &'static str,
+}
+
+const fn row(status: StatusCode, slug: &'static str, title: &'static str) -> Row {
+    Row { status, slug, title }
+}
+
+/// A failed `required` aggregation leg's status for the client: its 4xx
+/// passes through, a timeout is 504, anything else 502.
+fn backend_status(status: u16) -> StatusCode {
+    match status {
+        400..=499 => StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
+        504 => StatusCode::GATEWAY_TIMEOUT,
+        _ => StatusCode::BAD_GATEWAY,
+    }
+}
+
 impl GatewayError {
-    pub fn status(&self) -> StatusCode {
+    /// The error table: each variant's status, problem type and title.
+    fn row(&self) -> Row {
+        use GatewayError as E;
+        use StatusCode as S;
         match self {
-            GatewayError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            GatewayError::NotFound => StatusCode::NOT_FOUND,
-            GatewayError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            GatewayError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            GatewayError::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            GatewayError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
-            GatewayError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
-            GatewayError::Forbidden(_) | GatewayError::InsufficientScope { .. } => StatusCode::FORBIDDEN,
-            GatewayError::TooManyAuthFailures { .. } | GatewayError::RateLimited { .. } => {
-                StatusCode::TOO_MANY_REQUESTS
+            E::BadRequest(_) => row(S::BAD_REQUEST, "bad-request", "Bad request"),
+            E::NotFound => row(S::NOT_FOUND, "not-found", "Not found"),
+            E::MethodNotAllowed { .. } => row(S::METHOD_NOT_ALLOWED, "method-not-allowed", "Method not allowed"),
+            E::PayloadTooLarge { .. } => row(S::PAYLOAD_TOO_LARGE, "payload-too-large", "Request body too large"),
+            E::HeadersTooLarge { .. } => {
+                row(S::REQUEST_HEADER_FIELDS_TOO_LARGE, "headers-too-large", "Request headers too large")
             }
-            GatewayError::LimiterUnavailable { .. } | GatewayError::Overloaded { .. } => {
-                StatusCode::SERVICE_UNAVAILABLE
+            E::RequestTimeout => row(S::REQUEST_TIMEOUT, "request-timeout", "Request timeout"),
+            E::Unauthorized { .. } => row(S::UNAUTHORIZED, "unauthorized", "Unauthorized"),
+            E::Forbidden(_) => row(S::FORBIDDEN, "forbidden", "Forbidden"),
+            E::InsufficientScope { .. } => row(S::FORBIDDEN, "insufficient-scope", "Insufficient scope"),
+            E::TooManyAuthFailures { .. } => {
+                row(S::TOO_MANY_REQUESTS, "too-many-auth-failures", "Too many failed authentications")
             }
-            GatewayError::UpstreamUnreachable | GatewayError::UpstreamBadResponse => StatusCode::BAD_GATEWAY,
-            GatewayError::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
-            GatewayError::BackendFailed { status, .. } => match *status {
-                400..=499 => StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY),
-                504 => StatusCode::GATEWAY_TIMEOUT,
-                _ => StatusCode::BAD_GATEWAY,
-            },
-            GatewayError::PartialAggregate { .. } | GatewayError::UpstreamFault { .. } => StatusCode::BAD_GATEWAY,
-            GatewayError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            E::RateLimited { .. } => row(S::TOO_MANY_REQUESTS, "rate-limited", "Too many requests"),
+            E::LimiterUnavailable { .. } => {
+                row(S::SERVICE_UNAVAILABLE, "rate-limit-store-unavailable", "Rate limiting unavailable")
+            }
+            E::Overloaded { .. } => row(S::SERVICE_UNAVAILABLE, "overloaded", "Gateway overloaded"),
+            E::TooManyConnections => row(S::SERVICE_UNAVAILABLE, "too-many-connections", "Too many connections"),
+            E::UpstreamUnreachable => row(S::BAD_GATEWAY, "upstream-unreachable", "Upstream unreachable"),
+            E::UpstreamBadResponse => row(S::BAD_GATEWAY, "upstream-bad-response", "Bad upstream response"),
+            E::UpstreamTimeout => row(S::GATEWAY_TIMEOUT, "upstream-timeout", "Upstream timed out"),
+            E::BackendFailed { status, .. } => {
+                row(backend_status(*status), "backend-failed", "A required backend failed")
+            }
+            E::PartialAggregate { .. } => row(S::BAD_GATEWAY, "aggregate-partial", "Some backends failed"),
+            E::UpstreamFault { .. } => row(S::BAD_GATEWAY, "upstream-fault", "The upstream reported a fault"),
+            E::Misconfigured(_) => row(S::INTERNAL_SERVER_ERROR, "config", "Gateway misconfigured"),
+            E::Internal => row(S::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
         }
+    }
+
+    /// The HTTP status of the answer.
+    pub fn status(&self) -> StatusCode {
+        self.row().status
     }
 
     /// The last part of the problem `type` URI (documented in docs/problems.md).
     pub fn slug(&self) -> &'static str {
-        match self {
-            GatewayError::BadRequest(_) => "bad-request",
-            GatewayError::NotFound => "not-found",
-            GatewayError::MethodNotAllowed { .. } => "method-not-allowed",
-            GatewayError::PayloadTooLarge { .. } => "payload-too-large",
-            GatewayError::HeadersTooLarge { .. } => "headers-too-large",
-            GatewayError::RequestTimeout => "request-timeout",
-            GatewayError::Unauthorized { .. } => "unauthorized",
-            GatewayError::Forbidden(_) => "forbidden",
-            GatewayError::InsufficientScope { .. } => "insufficient-scope",
-            GatewayError::TooManyAuthFailures { .. } => "too-many-auth-failures",
-            GatewayError::RateLimited { .. } => "rate-limited",
-            GatewayError::LimiterUnavailable { .. } => "rate-limit-store-unavailable",
-            GatewayError::Overloaded { .. } => "overloaded",
-            GatewayError::UpstreamUnreachable => "upstream-unreachable",
-            GatewayError::UpstreamBadResponse => "upstream-bad-response",
-            GatewayError::UpstreamTimeout => "upstream-timeout",
-            GatewayError::BackendFailed { .. } => "backend-failed",
-            GatewayError::PartialAggregate { .. } => "aggregate-partial",
-            GatewayError::UpstreamFault { .. } => "upstream-fault",
-            GatewayError::Internal => "internal",
-        }
+        self.row().slug
     }
 
+    /// The problem's `title`: a fixed phrase per variant.
     pub fn title(&self) -> &'static str {
-        match self {
-            GatewayError::BadRequest(_) => "Bad request",
-            GatewayError::NotFound => "Not found",
-            GatewayError::MethodNotAllowed { .. } => "Method not allowed",
-            GatewayError::PayloadTooLarge { .. } => "Request body too large",
-            GatewayError::HeadersTooLarge { .. } => "Request headers too large",
-            GatewayError::RequestTimeout => "Request timeout",
-            GatewayError::Unauthorized { .. } => "Unauthorized",
-            GatewayError::Forbidden(_) => "Forbidden",
-            GatewayError::InsufficientScope { .. } => "Insufficient scope",
-            GatewayError::TooManyAuthFailures { .. } => "Too many failed authentications",
-            GatewayError::RateLimited { .. } => "Too many requests",
-            GatewayError::LimiterUnavailable { .. } => "Rate limiting unavailable",
-            GatewayError::Overloaded { .. } => "Gateway overloaded",
-            GatewayError::UpstreamUnreachable => "Upstream unreachable",
-            GatewayError::UpstreamBadResponse => "Bad upstream response",
-            GatewayError::UpstreamTimeout => "Upstream timed out",
-            GatewayError::BackendFailed { .. } => "A required backend failed",
-            GatewayError::PartialAggregate { .. } => "Some backends failed",
-            GatewayError::UpstreamFault { .. } => "The upstream reported a fault",
-            GatewayError::Internal => "Internal error",
-        }
+        self.row().title
     }
 
+    /// The problem's `detail`: what went wrong, for the client.
     pub fn detail(&self) -> String {
         match self {
             GatewayError::BadRequest(d) => d.clone(),
@@ -191,24 +217,28 @@ impl GatewayError {
                 _ => format!("Backend `{backend}` failed."),
             },
             GatewayError::PartialAggregate { failed } => format!("These backends failed: {}.", failed.join(", ")),
-            GatewayError::UpstreamFault { detail } => detail.clone(),
+            GatewayError::UpstreamFault { detail } | GatewayError::Misconfigured(detail) => detail.clone(),
+            GatewayError::TooManyConnections => "The gateway is at its connection limit.".into(),
             GatewayError::Internal => "The gateway failed to handle this request.".into(),
         }
     }
 
     /// The problem+json response (without the per-request headers the
-    /// pipeline adds to every answer: request id, CORS, Server-Timing).
+    /// pipeline adds to every answer: request id, CORS, Server-Timing). An
+    /// empty `request_id` (an answer given outside any request) is left out.
     pub fn to_response(&self, request_id: &str) -> Response<Bytes> {
-        let mut body = serde_json::json!({
-            "type": format!("https://tollgate.dev/problems/{}", self.slug()),
-            "title": self.title(),
-            "status": self.status().as_u16(),
-            "detail": self.detail(),
-            "request_id": request_id,
-        });
-        if let (GatewayError::BackendFailed { backend, .. }, Some(map)) = (self, body.as_object_mut()) {
-            map.insert("backend".into(), serde_json::Value::String(backend.clone()));
+        let mut body = serde_json::Map::new();
+        body.insert("type".into(), format!("https://tollgate.dev/problems/{}", self.slug()).into());
+        body.insert("title".into(), self.title().into());
+        body.insert("status".into(), self.status().as_u16().into());
+        body.insert("detail".into(), self.detail().into());
+        if !request_id.is_empty() {
+            body.insert("request_id".into(), request_id.into());
         }
+        if let GatewayError::BackendFailed { backend, .. } = self {
+            body.insert("backend".into(), backend.as_str().into());
+        }
+        let body = serde_json::Value::Object(body);
         let mut resp = Response::new(Bytes::from(body.to_string()));
         *resp.status_mut() = self.status();
         let h = resp.headers_mut();
@@ -233,6 +263,9 @@ impl GatewayError {
             | GatewayError::LimiterUnavailable { retry_after }
             | GatewayError::Overloaded { retry_after } => {
                 h.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+            }
+            GatewayError::TooManyConnections => {
+                h.insert(header::RETRY_AFTER, HeaderValue::from(1u64));
             }
             _ => {}
         }
@@ -269,6 +302,8 @@ mod tests {
             (GatewayError::BackendFailed { backend: "p".into(), status: 504 }, 504),
             (GatewayError::PartialAggregate { failed: vec!["a".into()] }, 502),
             (GatewayError::UpstreamFault { detail: "Server fault".into() }, 502),
+            (GatewayError::TooManyConnections, 503),
+            (GatewayError::Misconfigured("x.yaml:1:1: bad".into()), 500),
             (GatewayError::Internal, 500),
         ];
         for (err, status) in table {
@@ -292,5 +327,16 @@ mod tests {
         assert_eq!(invalid.headers()[header::WWW_AUTHENTICATE], "Bearer error=\"invalid_token\"");
         let limited = GatewayError::TooManyAuthFailures { retry_after: 42 }.to_response("r");
         assert_eq!(limited.headers()[header::RETRY_AFTER], "42");
+    }
+
+    #[test]
+    fn an_answer_outside_a_request_has_no_request_id() {
+        let resp = GatewayError::Misconfigured("gateway.yaml:3:5: unknown key".into()).to_response("");
+        let body: serde_json::Value = serde_json::from_slice(resp.body()).expect("json");
+        assert!(body.get("request_id").is_none(), "{body}");
+        assert_eq!(body["detail"], "gateway.yaml:3:5: unknown key");
+        assert_eq!(body["type"], "https://tollgate.dev/problems/config");
+        let refused = GatewayError::TooManyConnections.to_response("");
+        assert_eq!(refused.headers()[header::RETRY_AFTER], "1");
     }
 }

@@ -6,7 +6,7 @@
 //! `MemoryPlatform` answers at once, so `None` means the code under test
 //! waited on something that can never come (the targets treat it as a bug).
 
-use crate::auth::jwt::JwtIssuer;
+use crate::auth::jwt::{JwksCache, JwtIssuer};
 use crate::config::{ClientIpMode, JwtConfig, TranslateConfig, TranslateResponse};
 use crate::platform::memory::{MemoryPlatform, Script, ScriptedUpstream};
 use crate::platform::{Clock, UpstreamError};
@@ -44,7 +44,7 @@ pub fn verify_hs256(token: &str) -> Option<Result<serde_json::Map<String, serde_
     let platform = MemoryPlatform::new(ScriptedUpstream::new(|_| {
         Script::Fail(UpstreamError::Connect("a static-key issuer fetches nothing".into()))
     }));
-    hs.verify(&platform, token).now_or_never().map(|r| r.map_err(|e| format!("{e:?}")))
+    hs.verify(&platform, &JwksCache::default(), token).now_or_never().map(|r| r.map_err(|e| format!("{e:?}")))
 }
 
 /// Verifies `token` twice against an issuer whose JWKS endpoint answers
@@ -64,7 +64,8 @@ pub fn verify_with_jwks(token: &str, jwks: &[u8]) -> Option<[Result<(), String>;
         resp.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
         Script::Respond(resp)
     }));
-    let once = || jw.verify(&platform, token).now_or_never().map(|r| r.map(drop).map_err(|e| format!("{e:?}")));
+    let cache = JwksCache::default();
+    let once = || jw.verify(&platform, &cache, token).now_or_never().map(|r| r.map(drop).map_err(|e| format!("{e:?}")));
     Some([once()?, once()?])
 }
 

@@ -33,7 +33,8 @@ pub struct Gateway {
 impl Gateway {
     /// Serves `config` with fresh run-time state.
     pub fn new(config: Arc<CompiledConfig>) -> Self {
-        Gateway { config, state: GatewayState::default() }
+        let state = GatewayState::new(&config);
+        Gateway { config, state }
     }
 
     /// The compiled config (cheap to share: an `Arc`).

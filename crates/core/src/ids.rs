@@ -35,16 +35,6 @@ fn random_bytes<const N: usize>() -> [u8; N] {
     buf
 }
 
-fn hex(bytes: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(char::from(HEX[usize::from(b >> 4)]));
-        s.push(char::from(HEX[usize::from(b & 15)]));
-    }
-    s
-}
-
 /// A client's id is kept when it matches `[A-Za-z0-9._:-]{1,128}`.
 pub fn is_sane_request_id(id: &str) -> bool {
     (1..=128).contains(&id.len())
@@ -52,18 +42,18 @@ pub fn is_sane_request_id(id: &str) -> bool {
 }
 
 pub fn new_request_id() -> String {
-    hex(&random_bytes::<16>())
+    hex::encode(random_bytes::<16>())
 }
 
 /// The `traceparent` to send upstream: the client's trace with a new span id
 /// when its header is valid, else a new sampled trace. Second value: whether
 /// the client's trace was continued (then `tracestate` may pass too).
 pub fn next_traceparent(incoming: Option<&str>) -> (String, bool) {
-    let span = hex(&random_bytes::<8>());
+    let span = hex::encode(random_bytes::<8>());
     if let Some((trace, flags)) = incoming.and_then(parse_traceparent) {
         return (format!("00-{trace}-{span}-{flags}"), true);
     }
-    (format!("00-{}-{span}-01", hex(&random_bytes::<16>())), false)
+    (format!("00-{}-{span}-01", hex::encode(random_bytes::<16>())), false)
 }
 
 fn parse_traceparent(v: &str) -> Option<(&str, &str)> {

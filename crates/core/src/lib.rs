@@ -12,7 +12,10 @@
 //! assert_eq!(gateway.routes()[0].id, "hello");
 //! ```
 
+#![warn(missing_docs)]
+
 // Leaves: no arrows to the features.
+pub mod body;
 pub mod config;
 mod error;
 mod identity;

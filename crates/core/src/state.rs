@@ -1,14 +1,21 @@
 //! The gateway's run-time state in one process / isolate, beside the
 //! immutable compiled config: what the features remember between requests
 //! (rate-limit fast path and approximate counts, the failed-authentication
-//! blocks and known-good credentials). A config reload may keep it.
+//! blocks and known-good credentials, the JWKS caches).
 
-use crate::auth::failures::FailureState;
+use crate::auth::AuthState;
+use crate::compiled::CompiledConfig;
 use crate::ratelimit::RateLimitState;
 
-/// Per-process memory of the features.
-#[derive(Debug, Default)]
+/// Per-process memory of the features, for one compiled config.
 pub struct GatewayState {
     pub(crate) limits: RateLimitState,
-    pub(crate) auth_failures: FailureState,
+    pub(crate) auth: AuthState,
+}
+
+impl GatewayState {
+    /// Fresh state for `config`.
+    pub fn new(config: &CompiledConfig) -> Self {
+        GatewayState { limits: RateLimitState::default(), auth: AuthState::new(&config.auth) }
+    }
 }

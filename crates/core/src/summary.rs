@@ -9,9 +9,13 @@ use crate::ratelimit::{KeySource, Measure};
 /// One route as `tollgate check` lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteSummary {
+    /// The route's `id`.
     pub id: String,
+    /// The route's `path` pattern, as written.
     pub path: String,
+    /// Accepted methods, upper case; `["*"]` when the route accepts every method.
     pub methods: Vec<String>,
+    /// The upstream's name, or `aggregate(NAME, …)` with the backends' names.
     pub upstream: String,
     /// `20/60s by consumer, exact, closed` when the route has a `rate_limit`.
     pub rate_limit: Option<String>,
@@ -20,6 +24,7 @@ pub struct RouteSummary {
 /// One plan as `tollgate check` lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanSummary {
+    /// The plan's name in `plans`.
     pub name: String,
     /// `rate 100/1s`, `quota 1000/day`.
     pub limits: Vec<String>,
@@ -30,8 +35,13 @@ pub struct PlanSummary {
 /// One upstream as `tollgate check` lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UpstreamSummary {
+    /// The upstream's name in `upstreams`.
     pub name: String,
+    /// Each target as `scheme://authority[/base] (weight N)`; a `binding` or
+    /// `lambda` upstream shows its placeholder (`http://binding.internal`,
+    /// `http://lambda.internal`).
     pub targets: Vec<String>,
+    /// The upstream's `timeout`, in milliseconds (default 10s).
     pub timeout_ms: u64,
 }
 

@@ -13,16 +13,31 @@ use std::time::Duration;
 /// A deployment platform `tollgate check --target` knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TargetPlatform {
+    /// Cloudflare Workers (`--target cloudflare`).
     Cloudflare,
+    /// AWS Lambda (`--target lambda`).
     Lambda,
 }
 
 /// One finding of a target check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TargetFinding {
+    /// `true`: the platform cannot do this at all (an error); `false`: a warning
+    /// about something it limits.
     pub error: bool,
+    /// Where in the config it points.
     pub location: Location,
+    /// What the finding is, for people.
     pub message: String,
+}
+
+impl TargetFinding {
+    /// `file:line:col: message` (`file:line:col: warning: message` for a
+    /// warning): how `tollgate check` and every adapter print a finding.
+    pub fn render(&self, file: &str) -> String {
+        let kind = if self.error { "" } else { "warning: " };
+        format!("{file}:{}:{}: {kind}{}", self.location.line, self.location.col, self.message)
+    }
 }
 
 /// API Gateway's integration timeout; function URLs stop at the function's Timeout (30 s in template.yaml).

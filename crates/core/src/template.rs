@@ -2,9 +2,9 @@
 //! `{header.x-tenant}`), parsed once at compile time and rendered per request
 //! with the escaping of the place the value lands in.
 
-use crate::uri::{QUERY_COMPONENT, query_value};
+use crate::uri::{QUERY_COMPONENT, SEGMENT, query_value};
 use http::HeaderMap;
-use percent_encoding::{AsciiSet, CONTROLS, percent_decode_str, utf8_percent_encode};
+use percent_encoding::{percent_decode_str, utf8_percent_encode};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Part {
@@ -41,24 +41,6 @@ pub(crate) enum Landing {
     /// A JSON string value: decoded text (the caller JSON-encodes it).
     Json,
 }
-
-/// Characters that must be escaped inside one path segment.
-const SEGMENT: &AsciiSet = &CONTROLS
-    .add(b' ')
-    .add(b'"')
-    .add(b'#')
-    .add(b'%')
-    .add(b'/')
-    .add(b'<')
-    .add(b'>')
-    .add(b'?')
-    .add(b'\\')
-    .add(b'^')
-    .add(b'`')
-    .add(b'{')
-    .add(b'|')
-    .add(b'}')
-    .add(b';');
 
 /// What a template can read from the request.
 pub(crate) struct Inputs<'a> {

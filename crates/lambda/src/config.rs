@@ -54,7 +54,7 @@ fn refuse_unsupported(label: &str, gateway: Gateway) -> Result<Gateway, Vec<Stri
     if cannot.is_empty() {
         return Ok(gateway);
     }
-    Err(cannot.iter().map(|f| format!("{label}:{}:{}: {}", f.location.line, f.location.col, f.message)).collect())
+    Err(cannot.iter().map(|f| f.render(label)).collect())
 }
 
 /// Picks the config source and reads its text.

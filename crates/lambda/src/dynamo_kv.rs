@@ -113,7 +113,7 @@ pub fn value_of(item: &HashMap<String, AttributeValue>, now: Timestamp) -> Resul
 }
 
 fn sdk_error(operation: &str, key: &str, e: impl std::error::Error) -> StoreError {
-    StoreError(format!("dynamodb {operation} {key:?}: {}", DisplayErrorContext(e)))
+    StoreError::unavailable(format!("dynamodb {operation} {key:?}: {}", DisplayErrorContext(e)))
 }
 
 /// The key-value port on one DynamoDB table.
@@ -154,7 +154,9 @@ impl KeyValueStore for DynamoKv {
         async move {
             let output = request.send().await.map_err(|e| sdk_error("GetItem", &key, e))?;
             match output.item() {
-                Some(item) => value_of(item, now).map_err(|e| StoreError(format!("dynamodb item {key:?}: {e}"))),
+                Some(item) => {
+                    value_of(item, now).map_err(|e| StoreError::invalid(format!("dynamodb item {key:?}: {e}")))
+                }
                 None => Ok(None),
             }
         }

@@ -3,28 +3,29 @@
 //!
 //! The config is loaded once at cold start (see [`config`]); a config that
 //! does not load is logged line by line and the process exits non-zero, so
-//! Lambda reports an init error. Each invocation event ([`event`]) is
-//! converted to the core's request ([`convert`]), handled by the core on the
-//! container's ports (`tollgate_lambda::platform`: the tokio ports from
-//! `tollgate-native`, the key-value store on DynamoDB when `TOLLGATE_TABLE`
-//! is set), and converted back. The adapter holds no gateway logic.
+//! Lambda reports an init error. Each invocation event
+//! (`tollgate_lambda::payload::Event`) is converted to the core's request
+//! (`tollgate_lambda::convert`), handled by the core on the container's ports
+//! (`tollgate_lambda::platform`: the tokio ports from `tollgate-native`, the
+//! key-value store on DynamoDB when `TOLLGATE_TABLE` is set), and converted
+//! back. The adapter holds no gateway logic.
 //!
-//! The events are read here rather than through `lambda_http`, whose own
-//! conversion builds the URI with `url::Url` (dot segments removed, `%2e`
-//! decoded, `\` turned into `/`: the core would never see the attack), keeps
-//! only the last value of REST multi-value headers, panics on a raw query
-//! holding `"`, `<`, `>` or a space, and re-encodes response bodies by their
-//! `Content-Type`.
+//! The events are read by `tollgate_lambda::payload` rather than through
+//! `lambda_http`, whose own conversion builds the URI with `url::Url` (dot
+//! segments removed, `%2e` decoded, `\` turned into `/`: the core would never
+//! see the attack), keeps only the last value of REST multi-value headers,
+//! panics on a raw query holding `"`, `<`, `>` or a space, and re-encodes
+//! response bodies by their `Content-Type`.
 
 mod config;
-mod convert;
-mod event;
 
 use lambda_runtime::{LambdaEvent, service_fn};
 use std::process::ExitCode;
 use std::sync::Arc;
 use tollgate_core::Gateway;
 use tollgate_core::platform::{Clock, Platform};
+use tollgate_lambda::convert;
+use tollgate_lambda::payload::{Event, ProxyResponse};
 use tollgate_lambda::platform::LambdaPlatform;
 use tracing_subscriber::EnvFilter;
 
@@ -56,10 +57,7 @@ struct State {
     platform: LambdaPlatform,
 }
 
-async fn invoke(
-    state: Arc<State>,
-    event: LambdaEvent<event::Event>,
-) -> Result<event::EventResponse, lambda_runtime::Error> {
+async fn invoke(state: Arc<State>, event: LambdaEvent<Event>) -> Result<ProxyResponse, lambda_runtime::Error> {
     let started = state.platform.clock().now();
     let incoming = convert::incoming(event.payload);
     let response = match incoming.request {

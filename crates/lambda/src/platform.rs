@@ -1,7 +1,8 @@
-//! The ports on Lambda: HTTP and time as on the local server
-//! (`tollgate-native`); the key-value and
-//! limiter stores on DynamoDB when the function has a table; the upstream
-//! client also invokes functions (`lambda:` upstreams, [`crate::upstream`]).
+//! The ports on Lambda, the top of the library (it assembles the modules
+//! below it): HTTP and time as on the local server (`tollgate-native`); the
+//! key-value and limiter stores on DynamoDB when the function has a table
+//! (else memory, through the core's `OrMemory`); the upstream client also
+//! invokes functions (`lambda:` upstreams, [`crate::upstream`]).
 //!
 //! `TOLLGATE_TABLE` names the table (template.yaml sets it). Without it both
 //! stores are the container's memory, as on the local server: fine for
@@ -13,14 +14,9 @@
 use crate::dynamo_kv::{self, DynamoKv};
 use crate::dynamo_limiter::DynamoLimiter;
 use crate::upstream::LambdaUpstream;
-use aws_config::SdkConfig;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::config::BehaviorVersion;
-use bytes::Bytes;
-use std::future::Future;
-use tollgate_core::limit::{Decision, Limit};
 use tollgate_core::platform::memory::{MemoryKv, MemoryLimiter};
-use tollgate_core::platform::{KeyValueStore, LimiterStore, MaybeSend, Runtime, StoreError, Timestamp};
+use tollgate_core::platform::{OrMemory, Runtime};
 use tollgate_native::{HyperUpstream, NativePlatform};
 
 /// The environment variable naming the DynamoDB table.
@@ -36,100 +32,20 @@ fn table_name(value: Option<String>) -> Option<String> {
 }
 
 /// The key-value store of a container: DynamoDB or memory.
-pub enum LambdaKv {
-    Dynamo(DynamoKv),
-    Memory(MemoryKv),
-}
-
-impl std::fmt::Debug for LambdaKv {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            LambdaKv::Dynamo(kv) => f.debug_tuple("Dynamo").field(&kv.table()).finish(),
-            LambdaKv::Memory(_) => f.write_str("Memory"),
-        }
-    }
-}
-
-impl KeyValueStore for LambdaKv {
-    fn get(&self, key: &str, now: Timestamp) -> impl Future<Output = Result<Option<Bytes>, StoreError>> + MaybeSend {
-        let key = key.to_owned();
-        async move {
-            match self {
-                LambdaKv::Dynamo(kv) => kv.get(&key, now).await,
-                LambdaKv::Memory(kv) => kv.get(&key, now).await,
-            }
-        }
-    }
-
-    fn put(
-        &self,
-        key: &str,
-        value: Bytes,
-        expires_at: Option<Timestamp>,
-    ) -> impl Future<Output = Result<(), StoreError>> + MaybeSend {
-        let key = key.to_owned();
-        async move {
-            match self {
-                LambdaKv::Dynamo(kv) => kv.put(&key, value, expires_at).await,
-                LambdaKv::Memory(kv) => kv.put(&key, value, expires_at).await,
-            }
-        }
-    }
-
-    fn delete(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + MaybeSend {
-        let key = key.to_owned();
-        async move {
-            match self {
-                LambdaKv::Dynamo(kv) => kv.delete(&key).await,
-                LambdaKv::Memory(kv) => kv.delete(&key).await,
-            }
-        }
-    }
-}
+pub type LambdaKv = OrMemory<DynamoKv, MemoryKv>;
 
 /// The limiter store of a container: DynamoDB (exact across containers) or
 /// memory (per container).
-pub enum LambdaLimiter {
-    Dynamo(DynamoLimiter),
-    Memory(MemoryLimiter),
-}
-
-impl std::fmt::Debug for LambdaLimiter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            LambdaLimiter::Dynamo(limiter) => f.debug_tuple("Dynamo").field(&limiter.table()).finish(),
-            LambdaLimiter::Memory(_) => f.write_str("Memory"),
-        }
-    }
-}
-
-impl LimiterStore for LambdaLimiter {
-    async fn acquire(&self, key: &str, limit: &Limit, cost: u64, now: Timestamp) -> Result<Decision, StoreError> {
-        match self {
-            LambdaLimiter::Dynamo(limiter) => limiter.acquire(key, limit, cost, now).await,
-            LambdaLimiter::Memory(limiter) => limiter.acquire(key, limit, cost, now).await,
-        }
-    }
-
-    async fn release(&self, key: &str, limit: &Limit, cost: u64, now: Timestamp) -> Result<(), StoreError> {
-        match self {
-            LambdaLimiter::Dynamo(limiter) => limiter.release(key, limit, cost, now).await,
-            LambdaLimiter::Memory(limiter) => limiter.release(key, limit, cost, now).await,
-        }
-    }
-}
+pub type LambdaLimiter = OrMemory<DynamoLimiter, MemoryLimiter>;
 
 /// Every port of a Lambda container, built once at cold start: the
 /// tokio-side ports of `tollgate-native` with the container's key-value and
 /// limiter stores and its upstream client.
 pub type LambdaPlatform = NativePlatform<LambdaKv, LambdaLimiter, LambdaUpstream>;
 
-/// The AWS config every SDK client of the container starts from: region,
-/// credentials and endpoints (`AWS_ENDPOINT_URL_DYNAMODB`,
-/// `AWS_ENDPOINT_URL_LAMBDA`, `AWS_ENDPOINT_URL`) from the environment.
-pub async fn aws_sdk_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest()).load().await
-}
+/// The AWS config every SDK client of the container starts from (kept here
+/// for callers of the library; it is [`crate::aws::sdk_config`]).
+pub use crate::aws::sdk_config as aws_sdk_config;
 
 /// The ports as the environment configures them: both stores on the table
 /// `TOLLGATE_TABLE` names (one client from the environment, with
@@ -143,8 +59,8 @@ pub async fn from_env() -> LambdaPlatform {
             let config = aws_sdk_dynamodb::config::Builder::from(&sdk).timeout_config(dynamo_kv::timeouts()).build();
             let client = Client::from_conf(config);
             (
-                LambdaKv::Dynamo(DynamoKv::new(client.clone(), table.clone())),
-                LambdaLimiter::Dynamo(DynamoLimiter::new(client, table)),
+                LambdaKv::Store(DynamoKv::new(client.clone(), table.clone())),
+                LambdaLimiter::Store(DynamoLimiter::new(client, table)),
                 Some(sdk),
             )
         }
@@ -160,7 +76,9 @@ pub async fn from_env() -> LambdaPlatform {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tollgate_core::platform::Platform;
+    use bytes::Bytes;
+    use tollgate_core::limit::Limit;
+    use tollgate_core::platform::{KeyValueStore, LimiterStore, Platform, Timestamp};
 
     #[test]
     fn blank_table_names_mean_memory() {

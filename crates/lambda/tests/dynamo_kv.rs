@@ -96,10 +96,10 @@ async fn missing_table_is_a_store_error_with_the_service_message() {
     let endpoint = emulator("missing_table_is_a_store_error_with_the_service_message");
     let kv = DynamoKv::new(client(&endpoint), "tollgate-no-such-table");
     let err = kv.get("apikey:ab", now()).await.expect_err("no such table");
-    assert!(err.0.contains("ResourceNotFoundException"), "{err}");
-    assert!(err.0.contains("GetItem"), "{err}");
+    assert!(err.detail().contains("ResourceNotFoundException"), "{err}");
+    assert!(err.detail().contains("GetItem"), "{err}");
     let err = kv.put("k", Bytes::new(), None).await.expect_err("no such table");
-    assert!(err.0.contains("ResourceNotFoundException"), "{err}");
+    assert!(err.detail().contains("ResourceNotFoundException"), "{err}");
 }
 
 #[tokio::test]
@@ -113,6 +113,6 @@ async fn a_silent_endpoint_fails_within_the_call_timeout() {
     let took = started.elapsed();
     assert!(took >= dynamo_kv::CALL_TIMEOUT / 2, "gave up too early ({took:?}): {err}");
     assert!(took < dynamo_kv::CALL_TIMEOUT * 3, "took {took:?}: {err}");
-    assert!(err.0.contains("GetItem") && err.0.contains("timeout"), "{err}");
+    assert!(err.detail().contains("GetItem") && err.detail().contains("timeout"), "{err}");
     drop(listener);
 }

@@ -244,11 +244,11 @@ async fn missing_table_is_a_store_error_with_the_service_message() {
     let t = now();
     let rate = Limit::Rate { limit: 5, period_us: S };
     let err = store.acquire("k", &rate, 1, t).await.expect_err("no such table");
-    assert!(err.0.contains("ResourceNotFoundException") && err.0.contains("UpdateItem"), "{err}");
+    assert!(err.detail().contains("ResourceNotFoundException") && err.detail().contains("UpdateItem"), "{err}");
     let err = store.acquire("k", &rate, 0, t).await.expect_err("no such table");
-    assert!(err.0.contains("ResourceNotFoundException") && err.0.contains("GetItem"), "{err}");
+    assert!(err.detail().contains("ResourceNotFoundException") && err.detail().contains("GetItem"), "{err}");
     let err = store.release("k", &rate, 1, t).await.expect_err("no such table");
-    assert!(err.0.contains("ResourceNotFoundException"), "{err}");
+    assert!(err.detail().contains("ResourceNotFoundException"), "{err}");
 }
 
 #[tokio::test]
@@ -265,9 +265,9 @@ async fn a_store_that_is_down_fails_fast() {
         let err = store.acquire("k", &limit, 1, now()).await.expect_err("store down");
         let took = started.elapsed();
         assert!(took < Duration::from_secs(5), "{endpoint}: took {took:?}: {err}");
-        assert!(err.0.contains("UpdateItem"), "{err}");
+        assert!(err.detail().contains("UpdateItem"), "{err}");
         let err = store.release("k", &limit, 1, now()).await.expect_err("store down");
-        assert!(err.0.contains("UpdateItem"), "{err}");
+        assert!(err.detail().contains("UpdateItem"), "{err}");
         println!("{endpoint}: failed in {took:?}");
     }
     drop(silent);

@@ -10,7 +10,7 @@
 //! `overloaded` problem. So slow readers can make the gateway refuse large
 //! answers for a while, never run it out of memory.
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -76,7 +76,7 @@ impl AnswerMemory {
 
 /// An answer body and the budget it holds, as the owner of its `Bytes`.
 struct Owned {
-    buf: BytesMut,
+    buf: Vec<u8>,
     _held: Held,
 }
 
@@ -87,7 +87,7 @@ impl AsRef<[u8]> for Owned {
 }
 
 /// `buf` as `Bytes` that give `held` back when the last of them is dropped.
-pub(crate) fn owned_bytes(buf: BytesMut, held: Held) -> Bytes {
+pub(crate) fn owned_bytes(buf: Vec<u8>, held: Held) -> Bytes {
     Bytes::from_owner(Owned { buf, _held: held })
 }
 
@@ -106,7 +106,7 @@ mod tests {
         assert_eq!(memory.held(), 100);
         assert!(!memory.hold().grow(&memory, 1));
         assert!(!memory.hold().grow(&memory, u64::MAX), "no overflow");
-        let bytes = owned_bytes(BytesMut::from(&[7u8; 60][..]), a);
+        let bytes = owned_bytes(vec![7u8; 60], a);
         let tail = bytes.slice(50..);
         drop(bytes);
         assert_eq!(memory.held(), 100, "a slice keeps the answer, and its budget, alive");

@@ -15,6 +15,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use std::future::Future;
 use std::time::Duration;
+use tollgate_core::body::{CappedBody, TooLarge};
 use tollgate_core::platform::{MaybeSend, UpstreamBodyLimit, UpstreamClient, UpstreamError};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -97,34 +98,26 @@ where
     B: hyper::body::Body<Data = Bytes>,
     B::Error: std::fmt::Display,
 {
-    let too_large = || UpstreamError::Protocol(format!("the answer is larger than {cap} bytes"));
-    let declared = headers
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > cap) {
-        return Err(too_large());
-    }
+    let too_large = |e: TooLarge| UpstreamError::Protocol(e.to_string());
+    let mut buf = CappedBody::new(headers, cap).map_err(too_large)?;
     let mut body = std::pin::pin!(body);
-    let mut buf = bytes::BytesMut::new();
     let mut held = memory.map(AnswerMemory::hold);
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| UpstreamError::Protocol(format!("response body: {e}")))?;
         if let Ok(data) = frame.into_data() {
-            if buf.len() as u64 + data.len() as u64 > cap {
-                return Err(too_large());
-            }
+            buf.admit(data.len()).map_err(too_large)?;
             if let (Some(held), Some(memory)) = (held.as_mut(), memory)
                 && !held.grow(memory, data.len() as u64)
             {
                 return Err(UpstreamError::Overloaded);
             }
-            buf.extend_from_slice(&data);
+            buf.push(&data).map_err(too_large)?;
         }
     }
+    let buf = buf.into_vec();
     Ok(match held {
         Some(held) => crate::answer_memory::owned_bytes(buf, held),
-        None => buf.freeze(),
+        None => Bytes::from(buf),
     })
 }
 

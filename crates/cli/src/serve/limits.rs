@@ -5,8 +5,9 @@
 //! Refusing (rather than leaving connections queued in the kernel's accept
 //! backlog) tells a client or a load balancer at once to go elsewhere.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock};
+use tollgate_core::GatewayError;
 
 /// File descriptors kept for everything that is not a client connection
 /// (listener, log, config, DNS, the upstream pool's idle connections).
@@ -58,19 +59,26 @@ impl Slots {
     }
 }
 
-/// What a connection past the cap is sent before it is closed.
-pub(crate) const REFUSAL: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\n\
-content-type: application/problem+json\r\n\
-cache-control: no-store\r\n\
-retry-after: 1\r\n\
-connection: close\r\n\
-content-length: 156\r\n\r\n\
-{\"type\":\"https://tollgate.dev/problems/too-many-connections\",\"title\":\"Too many connections\",\"status\":503,\"detail\":\"The gateway is at its connection limit.\"}";
+/// What a connection past the cap is sent before it is closed: the core's
+/// `too-many-connections` problem as raw HTTP/1.1, built once.
+pub(crate) static REFUSAL: LazyLock<Vec<u8>> = LazyLock::new(|| {
+    let resp = GatewayError::TooManyConnections.to_response("");
+    let mut out = format!("HTTP/1.1 {}\r\n", resp.status()).into_bytes();
+    for (name, value) in resp.headers() {
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(format!("connection: close\r\ncontent-length: {}\r\n\r\n", resp.body().len()).as_bytes());
+    out.extend_from_slice(resp.body());
+    out
+});
 
 /// Sends [`REFUSAL`] if the socket takes it at once (never waits on the
 /// client), then closes the connection.
 pub(crate) fn refuse(stream: tokio::net::TcpStream) {
-    let _ = stream.try_write(REFUSAL);
+    let _ = stream.try_write(&REFUSAL);
     drop(stream);
 }
 
@@ -90,7 +98,9 @@ mod tests {
 
     #[test]
     fn the_refusal_declares_its_true_length() {
-        let text = std::str::from_utf8(REFUSAL).expect("ascii");
+        let text = std::str::from_utf8(&REFUSAL).expect("ascii");
+        assert!(text.starts_with("HTTP/1.1 503 Service Unavailable\r\n"), "{text}");
+        assert!(text.contains("retry-after: 1\r\n") && text.contains("content-type: application/problem+json\r\n"));
         let (head, body) = text.split_once("\r\n\r\n").expect("head and body");
         assert!(head.contains(&format!("content-length: {}", body.len())), "{}", body.len());
         let _: serde_json::Value = serde_json::from_str(body).expect("JSON body");

@@ -97,10 +97,7 @@ pub(crate) async fn answer<P: Platform>(
     // Without an admin token the admin API does not exist.
     let Some(token) = &config.admin_token else { return Err(GatewayError::NotFound) };
     let presented = ctx.headers.get(header::AUTHORIZATION).map(HeaderValue::as_bytes);
-    crate::auth::guard(&config.auth, &state.auth_failures, platform, ctx, presented, || {
-        check_token(token, ctx.headers)
-    })
-    .await?;
+    crate::auth::guard(&config.auth, &state.auth, platform, ctx, presented, || check_token(token, ctx.headers)).await?;
     match ctx.path.as_str() {
         "/_gateway/routes" => {
             only_get(ctx.method)?;

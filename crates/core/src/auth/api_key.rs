@@ -12,12 +12,7 @@ pub(crate) fn digest(key: &str) -> [u8; 32] {
 
 /// The stored form of a key: `sha256:<64 lowercase hex>`.
 pub fn stored_form(key: &str) -> String {
-    let mut out = String::with_capacity(71);
-    out.push_str("sha256:");
-    for b in digest(key) {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
+    format!("sha256:{}", hex::encode(digest(key)))
 }
 
 /// Parses `sha256:<64 hex>` into a digest.

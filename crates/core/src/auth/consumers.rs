@@ -23,12 +23,7 @@ pub(crate) struct Consumers {
 }
 
 pub(crate) fn kv_key_for_digest(digest: &[u8; 32]) -> String {
-    let mut key = String::with_capacity(71);
-    key.push_str("apikey:");
-    for b in digest {
-        key.push_str(&format!("{b:02x}"));
-    }
-    key
+    format!("apikey:{}", hex::encode(digest))
 }
 
 pub(crate) fn kv_key_for_subject(issuer: &str, sub: &str) -> String {

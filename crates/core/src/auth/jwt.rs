@@ -9,6 +9,8 @@
 
 #[path = "jwks.rs"]
 mod jwks;
+
+pub(crate) use jwks::JwksCache;
 #[path = "jwt_keys.rs"]
 mod keys;
 #[cfg(test)]
@@ -116,7 +118,7 @@ impl std::error::Error for JwtError {}
 enum Keys {
     /// `secret` or `public_key_pem`: one key, whatever the token's `kid`.
     Static(Vec<VerifyKey>),
-    Jwks(jwks::Jwks),
+    Jwks(jwks::JwksSource),
 }
 
 /// One compiled issuer.
@@ -221,7 +223,7 @@ impl JwtIssuer {
                     errors.push(format!("`{}` needs `secret`: a JWKS never provides HMAC secrets", alg.name()));
                 }
                 match jwks_uri(url) {
-                    Ok(uri) => Some(Keys::Jwks(jwks::Jwks::new(name, uri))),
+                    Ok(uri) => Some(Keys::Jwks(jwks::JwksSource::new(name, uri))),
                     Err(e) => {
                         errors.push(e);
                         None
@@ -256,8 +258,14 @@ impl JwtIssuer {
     }
 
     /// Verifies `token` (the compact JWS, without `Bearer `). Fetches or
-    /// refreshes the JWKS through `platform.upstream()` when needed.
-    pub(crate) async fn verify<P: Platform>(&self, platform: &P, token: &str) -> Result<Claims, JwtError> {
+    /// refreshes the JWKS through `platform.upstream()` into `cache` when
+    /// needed.
+    pub(crate) async fn verify<P: Platform>(
+        &self,
+        platform: &P,
+        cache: &JwksCache,
+        token: &str,
+    ) -> Result<Claims, JwtError> {
         let now = platform.clock().now();
         let parts = Parts::split(token)?;
         let header = parse_header(parts.header)?;
@@ -271,7 +279,8 @@ impl JwtIssuer {
         let kid = header.kid.as_deref();
         match &self.keys {
             Keys::Static(keys) => check_signature(keys, None, alg, parts.signed, &signature)?,
-            Keys::Jwks(jwks) => {
+            Keys::Jwks(source) => {
+                let jwks = source.with(cache);
                 let (keys, fetched) = jwks.keys(platform, now, false).await?;
                 match check_signature(&keys, kid, alg, parts.signed, &signature) {
                     Err(JwtError::UnknownKid) if !fetched => {

@@ -3,7 +3,7 @@
 //! endpoint. Test keys are fixed PEM files under `tests/data/jwt/`
 //! (`gen_keys.py`); `pyjwt_tokens.json` holds tokens minted by PyJWT.
 
-use super::jwks::{self, DEFAULT_TTL, EMPTY_RETRY, MAX_TTL, MIN_TTL, REFRESH_INTERVAL};
+use super::jwks::{self, DEFAULT_TTL, EMPTY_RETRY, JwksCache, MAX_TTL, MIN_TTL, REFRESH_INTERVAL};
 use super::{Claims, JwtError, JwtIssuer, MAX_TOKEN_BYTES};
 use crate::config::JwtConfig;
 use crate::platform::memory::{MemoryPlatform, Script, ScriptedUpstream};
@@ -99,7 +99,7 @@ fn hs256(claims: Value) -> String {
 }
 
 fn verify(issuer: &JwtIssuer, platform: &MemoryPlatform, token: &str) -> Result<Claims, JwtError> {
-    block_on(issuer.verify(platform, token))
+    block_on(issuer.verify(platform, &JwksCache::default(), token))
 }
 
 fn with(mut claims: Value, name: &str, value: Value) -> Value {
@@ -145,6 +145,8 @@ enum Endpoint {
 struct JwksServer {
     endpoint: Arc<Mutex<Endpoint>>,
     platform: MemoryPlatform,
+    /// The issuer's key-set cache, as the gateway state holds it.
+    cache: JwksCache,
 }
 
 impl JwksServer {
@@ -176,7 +178,7 @@ impl JwksServer {
                 Endpoint::Hang => Script::Hang,
             }
         });
-        JwksServer { endpoint, platform: MemoryPlatform::new(upstream) }
+        JwksServer { endpoint, platform: MemoryPlatform::new(upstream), cache: JwksCache::default() }
     }
 
     fn set(&self, endpoint: Endpoint) {
@@ -192,7 +194,7 @@ impl JwksServer {
     }
 
     fn verify(&self, issuer: &JwtIssuer, token: &str) -> Result<Claims, JwtError> {
-        block_on(issuer.verify(&self.platform, token))
+        block_on(issuer.verify(&self.platform, &self.cache, token))
     }
 }
 
@@ -1023,7 +1025,8 @@ fn issuer_is_send_and_sync_and_verify_future_is_send() {
     send_sync::<JwtIssuer>();
     let issuer = hs_issuer();
     let platform = no_upstream();
-    let future = issuer.verify(&platform, "a.b.c");
+    let cache = JwksCache::default();
+    let future = issuer.verify(&platform, &cache, "a.b.c");
     send(&future);
     drop(future);
 }

@@ -11,16 +11,18 @@ pub(crate) mod failures;
 pub(crate) mod jwt;
 pub(crate) mod policy;
 mod stage;
+mod state;
 
 pub(crate) use compile::{RoutePolicy, compile, route_policy};
 pub(crate) use stage::{check_request, guard};
+pub(crate) use state::AuthState;
 
 use crate::error::GatewayError;
 pub(crate) use crate::identity::{Identity, Source};
 use crate::platform::{Clock, KeyValueStore, Platform};
 use credentials::Extracted;
 use http::{HeaderMap, HeaderName};
-use jwt::JwtIssuer;
+use jwt::{JwksCache, JwtIssuer};
 
 /// A JWT scheme: the issuer, where its token is read, which claims go upstream.
 pub(crate) struct JwtScheme {
@@ -86,6 +88,7 @@ impl Auth {
     /// `invalid_token` (the reasons go to the log, never to the client).
     pub(crate) async fn authenticate<P: Platform>(
         &self,
+        state: &AuthState,
         platform: &P,
         schemes: &[Scheme],
         headers: &HeaderMap,
@@ -107,7 +110,7 @@ impl Auth {
             presented = true;
             let outcome = match scheme {
                 Scheme::Jwt(i) => match self.jwt.get(*i) {
-                    Some(s) => self.verify_jwt(platform, s, &credential).await,
+                    Some(s) => self.verify_jwt(platform, state.jwks(*i), s, &credential).await,
                     None => continue,
                 },
                 Scheme::ApiKey(_) => self.verify_api_key(platform, &credential).await,
@@ -125,9 +128,20 @@ impl Auth {
         Err(GatewayError::Unauthorized { invalid_token: presented })
     }
 
-    async fn verify_jwt<P: Platform>(&self, platform: &P, scheme: &JwtScheme, token: &str) -> Result<Identity, String> {
-        let claims =
-            scheme.issuer.verify(platform, token).await.map_err(|e| format!("jwt {}: {e}", scheme.issuer.name))?;
+    async fn verify_jwt<P: Platform>(
+        &self,
+        platform: &P,
+        cache: Option<&JwksCache>,
+        scheme: &JwtScheme,
+        token: &str,
+    ) -> Result<Identity, String> {
+        // A state built for another config has no cache for this issuer: verify uncached.
+        let uncached = JwksCache::default();
+        let claims = scheme
+            .issuer
+            .verify(platform, cache.unwrap_or(&uncached), token)
+            .await
+            .map_err(|e| format!("jwt {}: {e}", scheme.issuer.name))?;
         let mut identity = Identity { claims: Some(claims), ..Identity::default() };
         for (claim, header) in &scheme.forward_claims {
             let Some(text) = identity.claim_str(claim) else { continue };

@@ -4,8 +4,8 @@
 //! it back when it verifies), then scopes and claim binding. The admin token
 //! is checked under the same limit ([`guard`]).
 
-use super::failures::{FailureState, credentials_digest};
-use super::{Auth, RoutePolicy, policy};
+use super::failures::credentials_digest;
+use super::{Auth, AuthState, RoutePolicy, policy};
 use crate::error::GatewayError;
 use crate::platform::{Clock, Platform};
 use crate::request::RequestCtx;
@@ -14,7 +14,7 @@ use crate::request::RequestCtx;
 /// identity (if the route authenticates) is left in `ctx.identity`.
 pub(crate) async fn check_request<P: Platform>(
     auth: &Auth,
-    state: &FailureState,
+    state: &AuthState,
     platform: &P,
     route: &RoutePolicy,
     ctx: &mut RequestCtx<'_>,
@@ -27,7 +27,7 @@ pub(crate) async fn check_request<P: Platform>(
     }
     let now = platform.clock().now();
     let failures = &auth.failures;
-    failures.check(state, ctx.client_ip, ctx.v6_prefix, now)?;
+    failures.check(&state.failures, ctx.client_ip, ctx.v6_prefix, now)?;
     let presented = auth.presented(&route.schemes, ctx.headers, ctx.query)?;
     // Every presented credential takes a unit of the failed-auth window
     // before it is verified (given back when it verifies).
@@ -36,11 +36,11 @@ pub(crate) async fn check_request<P: Platform>(
     } else {
         let refs: Vec<&str> = presented.iter().map(String::as_str).collect();
         let digest = credentials_digest(&refs);
-        Some(failures.reserve(platform, state, ctx.client_ip, ctx.v6_prefix, digest, now).await?)
+        Some(failures.reserve(platform, &state.failures, ctx.client_ip, ctx.v6_prefix, digest, now).await?)
     };
-    let outcome = auth.authenticate(platform, &route.schemes, ctx.headers, ctx.query, &ctx.request_id).await;
+    let outcome = auth.authenticate(state, platform, &route.schemes, ctx.headers, ctx.query, &ctx.request_id).await;
     if let Some(attempt) = attempt {
-        failures.settle(platform, state, attempt, outcome.is_ok(), now).await;
+        failures.settle(platform, &state.failures, attempt, outcome.is_ok(), now).await;
     }
     let identity = outcome?;
     policy::check_scopes(&route.scopes, &identity)?;
@@ -53,7 +53,7 @@ pub(crate) async fn check_request<P: Platform>(
 /// `presented` as sent) under the failed-authentication limit.
 pub(crate) async fn guard<P: Platform>(
     auth: &Auth,
-    state: &FailureState,
+    state: &AuthState,
     platform: &P,
     ctx: &RequestCtx<'_>,
     presented: Option<&[u8]>,
@@ -61,18 +61,18 @@ pub(crate) async fn guard<P: Platform>(
 ) -> Result<(), GatewayError> {
     let now = platform.clock().now();
     let failures = &auth.failures;
-    failures.check(state, ctx.client_ip, ctx.v6_prefix, now)?;
+    failures.check(&state.failures, ctx.client_ip, ctx.v6_prefix, now)?;
     // A presented credential takes a unit of the failed-auth window before it is compared.
     let attempt = match presented {
         None => None,
         Some(v) => {
             let digest = credentials_digest(&[&String::from_utf8_lossy(v)]);
-            Some(failures.reserve(platform, state, ctx.client_ip, ctx.v6_prefix, digest, now).await?)
+            Some(failures.reserve(platform, &state.failures, ctx.client_ip, ctx.v6_prefix, digest, now).await?)
         }
     };
     let checked = verify();
     if let Some(attempt) = attempt {
-        failures.settle(platform, state, attempt, checked.is_ok(), now).await;
+        failures.settle(platform, &state.failures, attempt, checked.is_ok(), now).await;
     }
     checked
 }

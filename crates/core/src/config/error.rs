@@ -5,15 +5,20 @@ use std::fmt;
 /// A position in a config file (1-based line and column).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Location {
+    /// Line (1-based).
     pub line: u32,
+    /// Column (1-based).
     pub col: u32,
 }
 
 /// One problem in a config file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
+    /// The file name the caller gave (as in `gateway.yaml:3:5:`).
     pub file: String,
+    /// Where in the file.
     pub location: Location,
+    /// What is wrong.
     pub message: String,
 }
 

@@ -18,6 +18,8 @@ use yaml::Node;
 
 /// A config read from text, with the tree it came from (for locations).
 pub struct Parsed {
+    /// The file read into the serde model; a section or list entry that failed
+    /// to read is left at its default or out.
     pub config: Config,
     pub(crate) tree: Node,
     /// For each entry of `config.routes`, its index in the file's `routes` list.

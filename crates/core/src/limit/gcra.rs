@@ -57,6 +57,7 @@ impl Rate {
 /// The result of one decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Outcome {
+    /// Whether the request is admitted.
     pub admitted: bool,
     /// What to store (`Some` only when admitted; a denial stores nothing).
     pub new_tat: Option<Timestamp>,

@@ -17,6 +17,7 @@ pub(crate) struct LimitHeaders {
 /// One policy as `RateLimit-Policy` announces it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PolicyItem<'a> {
+    /// The item's name: `route`, `plan` or `quota` (spec §7).
     pub name: &'a str,
     /// `q`: the quota (requests per window).
     pub quota: u64,
@@ -27,6 +28,7 @@ pub struct PolicyItem<'a> {
 /// One policy's state as `RateLimit` reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StateItem<'a> {
+    /// The item's name: `route`, `plan` or `quota` (spec §7).
     pub name: &'a str,
     /// `r`: requests left.
     pub remaining: u64,

@@ -28,12 +28,23 @@ pub use window::Per;
 #[serde(rename_all = "snake_case")]
 pub enum Limit {
     /// `limit` requests per `period_us`, burst `limit` (GCRA).
-    Rate { limit: u64, period_us: u64 },
+    Rate {
+        /// Requests per period, and the burst (0 counts as 1).
+        limit: u64,
+        /// The period in microseconds (0 counts as 1).
+        period_us: u64,
+    },
     /// At most `limit` units in the window ending at `window_end`.
-    Count { limit: u64, window_end: Timestamp },
+    Count {
+        /// Units the window admits.
+        limit: u64,
+        /// The window's end (exclusive): from then on nothing is admitted.
+        window_end: Timestamp,
+    },
 }
 
 impl Limit {
+    /// `rate` in store form (the period in whole microseconds).
     pub fn rate(rate: Rate) -> Limit {
         Limit::Rate { limit: rate.limit, period_us: u64::try_from(rate.period.as_micros()).unwrap_or(u64::MAX) }
     }
@@ -46,6 +57,7 @@ impl Limit {
 /// What a store reports for one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Decision {
+    /// Whether the request (its `cost` units) is admitted.
     pub admitted: bool,
     /// Units that would still be admitted now (the `r` of `RateLimit`).
     pub remaining: u64,
@@ -66,19 +78,24 @@ impl Decision {
 /// A value for the store to keep, and when it may drop it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stored {
+    /// The count (count limits) or the GCRA theoretical arrival time in µs (rate limits).
     pub value: u64,
+    /// When the store may drop it; an expired value reads as absent.
     pub expires_at: Timestamp,
 }
 
-/// Decides a request of `cost` units against `stored` (the key's live value,
-/// `None` when absent or expired). `write` is what to store: `Some` only when
-/// the request was admitted and changed the value.
+/// What [`apply`] decided, and what the store must write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Applied {
+    /// What the store reports.
     pub decision: Decision,
+    /// What to store: `Some` only when the request was admitted and changed
+    /// the value; `None`: write nothing.
     pub write: Option<Stored>,
 }
 
+/// Decides a request of `cost` units at `now` against `stored` (the key's
+/// live value, `None` when absent or expired).
 pub fn apply(limit: &Limit, stored: Option<u64>, cost: u64, now: Timestamp) -> Applied {
     match *limit {
         Limit::Rate { limit, period_us } => {

@@ -14,7 +14,9 @@ const MICROS_PER_DAY: u64 = 86_400 * 1_000_000;
 /// The calendar unit of a quota.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Per {
+    /// One UTC calendar day.
     Day,
+    /// One UTC calendar month.
     Month,
 }
 

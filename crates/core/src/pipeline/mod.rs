@@ -128,8 +128,7 @@ async fn route_request<P: Platform>(
     if headers::block_size(ctx.headers) > config.max_header_bytes {
         return Err(GatewayError::HeadersTooLarge { limit: config.max_header_bytes });
     }
-    let declared =
-        ctx.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    let declared = crate::body::declared_length(ctx.headers);
     if declared.is_some_and(|n| n > config.max_body_bytes) || body.len() as u64 > config.max_body_bytes {
         return Err(GatewayError::PayloadTooLarge { limit: config.max_body_bytes });
     }
@@ -160,7 +159,7 @@ async fn route_request<P: Platform>(
     {
         return Ok(cors::preflight(policy, ctx.allowed_origin.as_ref()));
     }
-    auth::check_request(&config.auth, &state.auth_failures, platform, &route.policy, ctx).await?;
+    auth::check_request(&config.auth, &state.auth, platform, &route.policy, ctx).await?;
     ratelimit::enforce(&config.plans, &state.limits, platform, route.rate_limit.as_ref(), ctx).await?;
     if let Some(aggregate) = &route.aggregate {
         let backends = aggregate::Backends {

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 /// Wall time and sleeping, from the platform.
 pub trait Clock {
+    /// The current wall time.
     fn now(&self) -> Timestamp;
+    /// A future that completes `duration` from now.
     fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + MaybeSend;
 }

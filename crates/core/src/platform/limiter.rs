@@ -8,6 +8,8 @@ use super::{MaybeSend, StoreError, Timestamp};
 use crate::limit::{Decision, Limit};
 use std::future::Future;
 
+/// Atomic per-key counters for rate limits, quotas and the
+/// failed-authentication limit (see the module docs).
 pub trait LimiterStore {
     /// Takes `cost` units from `key` under `limit` if they are there, in one
     /// atomic step, and reports what is left.

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 /// Bounded maps with expiry-ordered eviction (limiter and key-value state).
-pub(crate) mod bounded;
+pub mod bounded;
 
 use bounded::ExpiryMap;
 
@@ -92,7 +92,7 @@ impl MemoryLimiter {
     fn enter(&self) -> Result<(), StoreError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         if self.failing.load(Ordering::SeqCst) {
-            return Err(StoreError("limiter store unavailable (injected)".into()));
+            return Err(StoreError::unavailable("limiter store unavailable (injected)"));
         }
         Ok(())
     }
@@ -222,13 +222,16 @@ pub struct ManualClock {
 }
 
 impl ManualClock {
+    /// A clock showing `t`.
     pub fn at(t: Timestamp) -> Self {
         ManualClock { micros: Arc::new(AtomicU64::new(t.0)) }
     }
+    /// Moves the clock forward by `d`.
     pub fn advance(&self, d: Duration) {
         let add = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
         self.micros.fetch_add(add, Ordering::SeqCst);
     }
+    /// Sets the clock to `t` (backwards too).
     pub fn set(&self, t: Timestamp) {
         self.micros.store(t.0, Ordering::SeqCst);
     }
@@ -251,7 +254,9 @@ impl Clock for ManualClock {
 
 /// What a scripted upstream does with one request.
 pub enum Script {
+    /// Answers with this response.
     Respond(http::Response<Bytes>),
+    /// Fails the call with this error.
     Fail(UpstreamError),
     /// Never answers (the gateway's deadline must fire).
     Hang,
@@ -268,6 +273,8 @@ pub struct ScriptedUpstream {
 }
 
 impl ScriptedUpstream {
+    /// An upstream that answers each request with what `script` returns for it,
+    /// and records the request.
     pub fn new(script: impl Fn(&http::Request<Bytes>) -> Script + Send + Sync + 'static) -> Self {
         ScriptedUpstream { script: Arc::new(script), seen: Arc::default(), record: true }
     }
@@ -328,14 +335,20 @@ impl UpstreamClient for ScriptedUpstream {
 /// swaps just that one ([`MemoryPlatform::with_ports`]).
 #[cfg(not(target_family = "wasm"))]
 pub struct MemoryPlatform<U = ScriptedUpstream, C = ManualClock, K = MemoryKv> {
+    /// The upstream port.
     pub upstream: U,
+    /// The clock port.
     pub clock: C,
+    /// The limiter store (default capacity).
     pub limiter: MemoryLimiter,
+    /// The key-value store port.
     pub kv: K,
 }
 
 #[cfg(not(target_family = "wasm"))]
 impl MemoryPlatform {
+    /// `upstream`, a [`ManualClock`] at 1_790_000_000_000 ms
+    /// (2026-09-21T14:13:20Z) and a default [`MemoryKv`].
     pub fn new(upstream: ScriptedUpstream) -> Self {
         MemoryPlatform::with_ports(
             upstream,

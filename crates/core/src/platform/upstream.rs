@@ -71,6 +71,9 @@ impl UpstreamBodyLimit {
 /// An HTTP client towards backends. The request URI is absolute; see
 /// [`UpstreamTarget`] for requests that go elsewhere.
 pub trait UpstreamClient {
+    /// Sends `request` and returns the answer with its whole body (at most
+    /// [`UpstreamBodyLimit::of`] the request). `timeout` is the call's
+    /// deadline; the core enforces it as well.
     fn send(
         &self,
         request: http::Request<Bytes>,

@@ -14,7 +14,7 @@ use crate::error::GatewayError;
 use crate::identity::Identity;
 use crate::limit::headers::{PolicyItem, StateItem, policy_header, state_header, whole_seconds};
 use crate::limit::{Decision, Limit, window};
-use crate::platform::{Clock, LimiterStore, Platform, StoreError, Timestamp};
+use crate::platform::{Clock, LimiterStore, Platform, StoreError, StoreErrorKind, Timestamp};
 use crate::request::RequestCtx;
 use futures_util::future::{Either, join_all, select};
 use http::HeaderMap;
@@ -44,8 +44,7 @@ fn key_part(prefix: &str, raw: &[u8]) -> String {
         Ok(text) if text.len() <= MAX_KEY_VALUE && !text.chars().any(char::is_control) => format!("{prefix}:{text}"),
         _ => {
             let digest = Sha256::digest(raw);
-            let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
-            format!("{prefix}#{hex}")
+            format!("{prefix}#{}", hex::encode(&digest[..16]))
         }
     }
 }
@@ -145,7 +144,9 @@ async fn acquire_within<P: Platform>(
     let deadline = pin!(platform.clock().sleep(STORE_TIMEOUT));
     match select(call, deadline).await {
         Either::Left((result, _)) => result,
-        Either::Right(((), _)) => Err(StoreError(format!("no answer within {} ms", STORE_TIMEOUT.as_millis()))),
+        Either::Right(((), _)) => {
+            Err(StoreError::new(StoreErrorKind::Timeout, format!("no answer within {} ms", STORE_TIMEOUT.as_millis())))
+        }
     }
 }
 

@@ -18,8 +18,11 @@ use http::HeaderMap;
 pub struct PlanUsage {
     /// `plan` or `quota`.
     pub policy: &'static str,
+    /// The plan's name.
     pub plan: String,
+    /// Requests the policy admits per window (its `requests`).
     pub limit: u64,
+    /// Requests left now (for an `approximate` plan rate: as this instance counts them).
     pub remaining: u64,
     /// Seconds until every unit is back (the end of the quota's window).
     pub reset_secs: u64,

@@ -24,8 +24,13 @@ pub struct ServerLimits {
     /// Open client connections at most; `None`: the server sizes it from
     /// its file-descriptor limit.
     pub max_connections: Option<u64>,
+    /// Deadline for the request head (`limits.header_timeout`, default 10s).
     pub header_timeout: Duration,
+    /// Deadline for the whole request body after the head (`limits.body_timeout`,
+    /// default 60s); past it, 408.
     pub body_timeout: Duration,
+    /// A write to the client that makes no progress this long ends the connection
+    /// (`limits.send_timeout`, default 60s).
     pub send_timeout: Duration,
     /// Bytes of answer bodies held for clients at once (written, or waiting
     /// for a slow reader); an answer that would pass it is replaced by a 503.

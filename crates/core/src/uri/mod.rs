@@ -5,25 +5,34 @@
 
 pub mod normalize;
 
-use percent_encoding::{AsciiSet, CONTROLS, percent_decode_str};
+use percent_encoding::{AsciiSet, CONTROLS, NON_ALPHANUMERIC, percent_decode_str};
 
-/// Characters that must be escaped inside a query name or value.
-pub(crate) const QUERY_COMPONENT: &AsciiSet = &CONTROLS
+/// Characters that cannot stand raw in a URI path (RFC 3986); `%` is not
+/// among them: in a path that is already encoded it starts an escape.
+pub const PATH: &AsciiSet = &CONTROLS
     .add(b' ')
     .add(b'"')
     .add(b'#')
-    .add(b'%')
-    .add(b'&')
-    .add(b'+')
     .add(b'<')
-    .add(b'=')
     .add(b'>')
+    .add(b'?')
     .add(b'\\')
     .add(b'^')
     .add(b'`')
     .add(b'{')
     .add(b'|')
     .add(b'}');
+
+/// Characters escaped in a value placed as one path segment: a `%`, `/` or
+/// `;` in the value must not become an escape, a separator or a matrix
+/// parameter.
+pub const SEGMENT: &AsciiSet = &PATH.add(b'%').add(b'/').add(b';');
+
+/// Characters escaped in a query name or value.
+pub const QUERY_COMPONENT: &AsciiSet = &PATH.remove(b'?').add(b'%').add(b'&').add(b'+').add(b'=');
+
+/// Everything but RFC 3986 unreserved characters (`A-Z a-z 0-9 - . _ ~`).
+pub const NOT_UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
 /// Decodes `+` and percent escapes of one query component (a name or a value).
 pub(crate) fn decode_query_component(raw: &str) -> String {
@@ -57,6 +66,15 @@ mod tests {
         assert_eq!(query_value(q, "d"), None);
         assert_eq!(query_values(Some("%61=1&a+=2"), "a"), vec!["1"]);
         assert_eq!(query_values(None, "a"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn the_escape_sets_are_the_characters_of_their_place() {
+        use percent_encoding::utf8_percent_encode as enc;
+        assert_eq!(enc("a b/c;d%e?f#g", SEGMENT).to_string(), "a%20b%2Fc%3Bd%25e%3Ff%23g");
+        assert_eq!(enc("/a b/%41?", PATH).to_string(), "/a%20b/%41%3F");
+        assert_eq!(enc("a=b&c+d?e%f", QUERY_COMPONENT).to_string(), "a%3Db%26c%2Bd?e%25f");
+        assert_eq!(enc("a-b.c_d~e/f", NOT_UNRESERVED).to_string(), "a-b.c_d~e%2Ff");
     }
 
     #[test]

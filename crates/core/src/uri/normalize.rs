@@ -10,18 +10,29 @@
 /// Why a path was refused (each becomes a 400).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PathError {
+    /// The path does not start with `/`.
     NotAbsolute,
+    /// A `..` segment climbs above the root.
     EscapesRoot,
+    /// An encoded `/` (`%2F`).
     EncodedSlash,
+    /// A backslash, raw or encoded (`%5C`).
     Backslash,
+    /// An encoded NUL (`%00`).
     Nul,
+    /// A `%` not followed by two hex digits.
     BadEscape,
+    /// `%25` followed by the hex digits of a separator, dot, `%`, NUL or control
+    /// character.
     DoubleEncoded,
+    /// A `;` (matrix parameters, spec §7).
     MatrixParameter,
+    /// A control character (below 0x20, or 0x7F), raw or encoded.
     ControlCharacter,
 }
 
 impl PathError {
+    /// The sentence for the 400 answer's `detail`.
     pub fn describe(self) -> &'static str {
         match self {
             PathError::NotAbsolute => "The path must start with `/`.",

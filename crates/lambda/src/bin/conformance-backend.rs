@@ -7,50 +7,69 @@
 //! `{"function": "backend", "method", "path", "query", "headers", "cookies", "body", "isBase64Encoded"}`.
 //! The query steers it: `status=NNN` answers that status, `plain=1` answers
 //! plain JSON (no `statusCode`: API Gateway makes it a 200), `fail=1` fails
-//! (a function error).
+//! (a function error). Both payloads are the gateway's own types
+//! (`tollgate_lambda::payload`), read and written as a function would.
 //!
 //! Not part of the gateway; never deployed by template.yaml.
 
+use http::StatusCode;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
+use serde::Serialize;
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use tollgate_lambda::payload::{Body, Event, ProxyResponse};
+
+/// What the function answers: a proxy response, or plain JSON.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum Reply {
+    Proxy(ProxyResponse),
+    Plain(Value),
+}
 
 fn parameter<'a>(query: &'a str, name: &str) -> Option<&'a str> {
     query.split('&').find_map(|pair| pair.strip_prefix(name).and_then(|rest| rest.strip_prefix('=')))
 }
 
 /// The answer to one event; `Err` is a function error.
-fn answer(event: &Value) -> Result<Value, String> {
-    let query = event["rawQueryString"].as_str().unwrap_or_default();
+fn answer(event: &Event) -> Result<Reply, String> {
+    let query = event.raw_query_string.as_deref().unwrap_or_default();
     if parameter(query, "fail").is_some() {
         return Err("the conformance backend was asked to fail".into());
     }
+    let method = event.request_context.as_ref().and_then(|c| c.http.as_ref()).and_then(|h| h.method.as_deref());
     let seen = json!({
         "function": "backend",
-        "method": event["requestContext"]["http"]["method"],
-        "path": event["rawPath"],
+        "method": method,
+        "path": event.raw_path,
         "query": query,
-        "headers": event["headers"],
-        "cookies": event["cookies"],
-        "body": event["body"],
-        "isBase64Encoded": event["isBase64Encoded"],
+        "headers": event.headers,
+        "cookies": event.cookies,
+        "body": event.body,
+        "isBase64Encoded": event.is_base64_encoded,
     });
     if parameter(query, "plain").is_some() {
-        return Ok(seen);
+        return Ok(Reply::Plain(seen));
     }
-    let status = parameter(query, "status").and_then(|s| s.parse::<u16>().ok()).filter(|s| (100..=599).contains(s));
-    Ok(json!({
-        "statusCode": status.unwrap_or(200),
-        "headers": { "content-type": "application/json", "x-backend": "lambda" },
-        "cookies": ["fn=1; Path=/"],
-        "body": seen.to_string(),
-        "isBase64Encoded": false,
+    let status = parameter(query, "status")
+        .and_then(|s| s.parse::<u16>().ok())
+        .filter(|s| (100..=599).contains(s))
+        .and_then(|s| StatusCode::from_u16(s).ok());
+    let headers = [("content-type", "application/json"), ("x-backend", "lambda")];
+    Ok(Reply::Proxy(ProxyResponse {
+        status_code: status.unwrap_or(StatusCode::OK),
+        headers: Some(headers.into_iter().map(|(n, v)| (n.to_owned(), v.to_owned())).collect::<BTreeMap<_, _>>()),
+        cookies: Some(vec!["fn=1; Path=/".into()]),
+        body: Body::Text(seen.to_string()),
+        is_base64_encoded: false,
+        ..ProxyResponse::default()
     }))
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::run(service_fn(
-        |event: LambdaEvent<Value>| async move { answer(&event.payload).map_err(Error::from) },
+        |event: LambdaEvent<Event>| async move { answer(&event.payload).map_err(Error::from) },
     ))
     .await
 }
@@ -59,20 +78,30 @@ async fn main() -> Result<(), Error> {
 mod tests {
     use super::*;
 
+    fn event(value: Value) -> Event {
+        serde_json::from_value(value).expect("an event")
+    }
+
+    fn reply(value: Value) -> Value {
+        serde_json::to_value(answer(&event(value)).expect("an answer")).expect("json")
+    }
+
     #[test]
     fn answers_describe_the_event() {
-        let event = json!({
+        let out = reply(json!({
             "rawPath": "/a/b", "rawQueryString": "x=1&status=503",
             "headers": {"x-request-id": "r"}, "requestContext": {"http": {"method": "GET"}},
-        });
-        let out = answer(&event).expect("answer");
+        }));
         assert_eq!(out["statusCode"], 503);
+        assert_eq!(out["cookies"], json!(["fn=1; Path=/"]));
         let body: Value = serde_json::from_str(out["body"].as_str().expect("body")).expect("json");
         assert_eq!(body["path"], "/a/b");
         assert_eq!(body["method"], "GET");
         assert_eq!(body["headers"]["x-request-id"], "r");
-        assert!(answer(&json!({"rawQueryString": "fail=1"})).is_err());
-        assert_eq!(answer(&json!({"rawQueryString": "plain=1"})).expect("plain")["function"], "backend");
-        assert_eq!(answer(&json!({"rawQueryString": "status=abc"})).expect("answer")["statusCode"], 200);
+        assert_eq!(body["cookies"], Value::Null);
+        assert!(answer(&event(json!({"rawQueryString": "fail=1"}))).is_err());
+        assert_eq!(reply(json!({"rawQueryString": "plain=1"}))["function"], "backend");
+        assert_eq!(reply(json!({"rawQueryString": "status=abc"}))["statusCode"], 200);
+        assert_eq!(reply(json!({}))["statusCode"], 200, "the warm-up's empty event");
     }
 }

@@ -7,7 +7,8 @@
 //! displaces other fresh keys, not a live count or an active block. Every
 //! operation is O(log n) on an indexed heap (`priority-queue`): nothing
 //! scans or clears the map. Used by the in-memory limiter and key-value
-//! stores and by each instance's limiter state (blocks, approximate counts).
+//! stores, by each instance's limiter state (blocks, approximate counts),
+//! and by the DynamoDB limiter's memory of the items it saw.
 
 use crate::platform::hash::RandomKeys;
 use crate::time::Timestamp;
@@ -55,7 +56,7 @@ impl<V> Ord for Slot<V> {
 }
 
 /// See the module comment.
-pub(crate) struct ExpiryMap<V> {
+pub struct ExpiryMap<V> {
     queue: PriorityQueue<Box<str>, Slot<V>, RandomKeys>,
     capacity: usize,
     next_seq: u64,
@@ -69,31 +70,38 @@ impl<V> std::fmt::Debug for ExpiryMap<V> {
 
 impl<V> ExpiryMap<V> {
     /// An empty map holding at most `capacity` entries (at least one).
-    pub(crate) fn new(capacity: usize) -> Self {
+    pub fn new(capacity: usize) -> Self {
         ExpiryMap { queue: PriorityQueue::with_default_hasher(), capacity: capacity.max(1), next_seq: 0 }
     }
 
-    pub(crate) fn len(&self) -> usize {
+    /// Entries held, expired ones not yet dropped included.
+    pub fn len(&self) -> usize {
         self.queue.len()
     }
 
-    pub(crate) fn capacity(&self) -> usize {
+    /// Whether the map holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+
+    /// The most entries the map holds.
+    pub fn capacity(&self) -> usize {
         self.capacity
     }
 
     /// The value of `key` while it lives (its expiry is after `now`).
-    pub(crate) fn get(&self, key: &str, now: Timestamp) -> Option<&V> {
+    pub fn get(&self, key: &str, now: Timestamp) -> Option<&V> {
         self.queue.get_priority(key).filter(|s| s.expires_at > now).map(|s| &s.value)
     }
 
     /// When `key` expires, while it lives.
-    pub(crate) fn expiry(&self, key: &str, now: Timestamp) -> Option<Timestamp> {
+    pub fn expiry(&self, key: &str, now: Timestamp) -> Option<Timestamp> {
         self.queue.get_priority(key).map(|s| s.expires_at).filter(|t| *t > now)
     }
 
     /// Sets `key`. A full map then drops its first entry in eviction order,
     /// which may be this one when it expires before every other entry.
-    pub(crate) fn insert(&mut self, key: &str, value: V, expires_at: Timestamp, weight: u64, now: Timestamp) {
+    pub fn insert(&mut self, key: &str, value: V, expires_at: Timestamp, weight: u64, now: Timestamp) {
         self.purge(now);
         if let Some(seq) = self.queue.get_priority(key).map(|s| s.seq) {
             self.queue.change_priority(key, Slot { expires_at, weight, seq, value });
@@ -107,7 +115,8 @@ impl<V> ExpiryMap<V> {
         }
     }
 
-    pub(crate) fn remove(&mut self, key: &str) -> Option<V> {
+    /// Drops `key`, giving back its value.
+    pub fn remove(&mut self, key: &str) -> Option<V> {
         self.queue.remove(key).map(|(_, s)| s.value)
     }
 
