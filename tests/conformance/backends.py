@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Example backends for the Tollgate conformance suite (standard library only).
 
-One process, six ports on one host (default 127.0.0.1):
+One process, one host (default 127.0.0.1), these ports:
 
   echo    18101  answers 200 with a JSON description of the request it got:
                  {"method", "path", "query", "headers", "body"}
@@ -62,6 +62,32 @@ One process, six ports on one host (default 127.0.0.1):
                    POST /soap/hostile/{attrs|xmlns|elements}/{N}  a 200 SOAP answer whose
                                   GetWeatherResponse holds one element with N attributes /
                                   N namespace declarations, or N sibling elements
+  pool    18110  control of the pool members below (tests only; the gateway never
+                 routes here):
+                   GET  /control/hits    {"<member>": N, ...}: every request a member got
+                                         (200s, 503s and closed connections alike)
+                   GET  /control/modes   {"<member>": "ok" | "503" | "close", ...}
+                   POST /control/set?member=NAME&mode=ok|503|close
+                                         one member's behaviour from now on (404 for an
+                                         unknown member, 400 for an unknown mode)
+                   POST /control/recover every member "ok" again (hits are kept)
+                 each answers the state after it (/control/set and /recover: the modes)
+  pool members 18111-18126, one server per port (test_balance.py, test_retries.py,
+                 test_breaker.py; gateway.yaml's pool-* upstreams), by name:
+                   18111 w3  18112 w1  18113 w0      (balancing; w0 is only ever a
+                                                      weight-0 target and must get nothing)
+                   18114 bad  18115 good             (retries)
+                   18116 flap-503  18117 flap-close  18118 flap-again  18119 steady
+                                                     (circuit breakers)
+                   18120 sink-a  18121 sink-b        (retry budget)
+                   18122 cap-a  18123 cap-b  18124 cap-c  18125 cap-d  18126 solo
+                                                     (ejection limits)
+                 mode ok (the start): 200 application/json {"member", "method", "path"}
+                 (path: the raw request target's path) and `X-Pool-Member: <name>`;
+                 503: 503 application/json {"member", "method", "path", "error"} with the
+                 same header (the backend's own answer); close: reads the request, then
+                 closes the connection without answering. The hit is counted before the
+                 answer.
 
 Every method is handled (GET HEAD POST PUT PATCH DELETE OPTIONS and any other
 token). Prints "ready" on stdout once all servers listen; runs until killed.
@@ -253,6 +279,15 @@ class SlowServer(_Server):
         h.send(200, json.dumps({"slept_ms": ms}).encode(), "application/json", [("X-Echo-Backend", "slow")])
 
 
+def close_unanswered(h: _Handler) -> None:
+    """Closes the connection without sending a byte (a backend that resets)."""
+    h.close_connection = True
+    try:
+        h.request.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
 class FailingServer(_Server):
     name = "failing"
 
@@ -260,12 +295,7 @@ class FailingServer(_Server):
         path, _ = h.split_target()
         if path.rstrip("/").endswith("/reset"):
             # No answer at all: close the connection before any byte is sent.
-            h.close_connection = True
-            try:
-                h.request.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            return
+            return close_unanswered(h)
         h.read_body()
         h.send(503, FAILING_BODY, FAILING_CONTENT_TYPE, [("Retry-After", "7"), ("X-Failing-Backend", "yes")])
 
@@ -469,6 +499,96 @@ class ProtocolsServer(_Server):
         h.send(200, json.dumps(answer).encode(), "application/json")
 
 
+# The pool (test_balance.py, test_retries.py, test_breaker.py): member name -> port
+# offset from --pool-port (the control server's port).
+POOL_MEMBERS = (
+    ("w3", 1), ("w1", 2), ("w0", 3),
+    ("bad", 4), ("good", 5),
+    ("flap-503", 6), ("flap-close", 7), ("flap-again", 8), ("steady", 9),
+    ("sink-a", 10), ("sink-b", 11),
+    ("cap-a", 12), ("cap-b", 13), ("cap-c", 14), ("cap-d", 15), ("solo", 16),
+)
+POOL_MODES = ("ok", "503", "close")
+POOL_PORT = 18110  # gateway.yaml's pool-* upstreams name the members' ports, 18111-18126
+
+
+class PoolState:
+    """Modes and hit counters of every pool member, shared by the member servers
+    and the control server. Lives as long as the backends process, which the
+    runtimes share: tests compare hits before/after and recover members at the end."""
+
+    def __init__(self, names):
+        self.lock = threading.Lock()
+        self.modes = {n: "ok" for n in names}
+        self.hits = {n: 0 for n in names}
+
+    def hit(self, name: str) -> str:
+        """Counts one request for `name`; its mode at that moment."""
+        with self.lock:
+            self.hits[name] += 1
+            return self.modes[name]
+
+
+class _PoolHandler(_Handler):
+    # The answer leaves in two writes (headers, then body): with Nagle's algorithm
+    # the second waits for the peer's delayed ACK of the first, ~40 ms on every
+    # request of a kept-alive connection. The pool serves thousands of requests.
+    disable_nagle_algorithm = True
+
+
+class PoolMemberServer(_Server):
+    """One member of the pool: 200 JSON naming itself, or 503, or a closed
+    connection, as the control server last set it."""
+
+    name = "pool"
+    member = ""
+    state: PoolState = None  # set per instance in main()
+
+    def respond(self, h):
+        h.read_body()
+        path, _ = h.split_target()
+        mode = self.state.hit(self.member)
+        if mode == "close":
+            return close_unanswered(h)
+        answer = {"member": self.member, "method": h.command, "path": path}
+        status = 200
+        if mode == "503":
+            status = 503
+            answer["error"] = "told to fail"
+        h.send(status, json.dumps(answer).encode(), "application/json", [("X-Pool-Member", self.member)])
+
+
+class PoolControlServer(_Server):
+    name = "pool-control"
+    state: PoolState = None
+
+    def respond(self, h):
+        h.read_body()
+        path, query = h.split_target()
+        params = dict(parse_qsl(query))
+        st = self.state
+        with st.lock:
+            if path == "/control/hits" and h.command == "GET":
+                out = dict(st.hits)
+            elif path == "/control/modes" and h.command == "GET":
+                out = dict(st.modes)
+            elif path == "/control/set" and h.command == "POST":
+                member, mode = params.get("member", ""), params.get("mode", "")
+                if member not in st.modes:
+                    return h.send(404, f"no pool member {member!r}\n".encode(), "text/plain")
+                if mode not in POOL_MODES:
+                    return h.send(400, f"mode must be one of {', '.join(POOL_MODES)}\n".encode(), "text/plain")
+                st.modes[member] = mode
+                out = dict(st.modes)
+            elif path == "/control/recover" and h.command == "POST":
+                for member in st.modes:
+                    st.modes[member] = "ok"
+                out = dict(st.modes)
+            else:
+                return h.send(404, b"unknown control\n", "text/plain")
+        h.send(200, json.dumps(out).encode(), "application/json")
+
+
 def port_is_open(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
         s.settimeout(0.5)
@@ -484,6 +604,8 @@ def main(argv=None) -> int:
     p.add_argument("--dead-port", type=int, default=18104, help="must have nothing listening (checked, never bound)")
     p.add_argument("--jwks-port", type=int, default=18105)
     p.add_argument("--proto-port", type=int, default=18107)
+    p.add_argument("--pool-port", type=int, default=POOL_PORT,
+                   help="the pool's control port; its members listen on the next 16 ports")
     p.add_argument("--verbose", action="store_true", help="log every request to stderr")
     args = p.parse_args(argv)
     _Handler.verbose = args.verbose
@@ -493,18 +615,25 @@ def main(argv=None) -> int:
               file=sys.stderr)
         return 2
 
+    pool = PoolState([name for name, _ in POOL_MEMBERS])
+    plan = [(EchoServer, args.echo_port, {}), (SlowServer, args.slow_port, {}), (FailingServer, args.fail_port, {}),
+            (JwksServer, args.jwks_port, {}), (ProtocolsServer, args.proto_port, {}),
+            (PoolControlServer, args.pool_port, {"state": pool})]
+    plan += [(PoolMemberServer, args.pool_port + offset, {"state": pool, "member": member, "name": f"pool:{member}"})
+             for member, offset in POOL_MEMBERS]
     servers = []
-    for cls, port in ((EchoServer, args.echo_port), (SlowServer, args.slow_port), (FailingServer, args.fail_port),
-                      (JwksServer, args.jwks_port), (ProtocolsServer, args.proto_port)):
+    for cls, port, attrs in plan:
         if ":" in args.host:
             cls.address_family = socket.AF_INET6
         try:
-            srv = cls((args.host, port), _Handler)
+            srv = cls((args.host, port), _PoolHandler if issubclass(cls, (PoolMemberServer, PoolControlServer)) else _Handler)
         except OSError as e:
-            print(f"backends: cannot listen on {args.host}:{port} ({cls.name}): {e}", file=sys.stderr)
+            print(f"backends: cannot listen on {args.host}:{port} ({attrs.get('name', cls.name)}): {e}", file=sys.stderr)
             for s in servers:
                 s.server_close()
             return 2
+        for key, value in attrs.items():
+            setattr(srv, key, value)
         servers.append(srv)
     for srv in servers:
         threading.Thread(target=srv.serve_forever, name=srv.name, daemon=True).start()
@@ -512,7 +641,8 @@ def main(argv=None) -> int:
     print(
         f"backends: echo http://{args.host}:{args.echo_port}  slow http://{args.host}:{args.slow_port}  "
         f"failing http://{args.host}:{args.fail_port}  dead http://{args.host}:{args.dead_port}  "
-        f"jwks http://{args.host}:{args.jwks_port}  protocols http://{args.host}:{args.proto_port}",
+        f"jwks http://{args.host}:{args.jwks_port}  protocols http://{args.host}:{args.proto_port}  "
+        f"pool control http://{args.host}:{args.pool_port}, members :{args.pool_port + 1}-:{args.pool_port + len(POOL_MEMBERS)}",
         file=sys.stderr,
         flush=True,
     )

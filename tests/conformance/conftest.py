@@ -15,6 +15,8 @@ Environment:
   PROTO_URL         where backends.py serves its SOAP (/soap) and GraphQL (/graphql)
                     services for the translated routes (default http://127.0.0.1:18107);
                     the gateway's config reads it, the tests do not
+  POOL_URL          the control server of backends.py's pool (default http://127.0.0.1:18110;
+                    its members listen on the next 16 ports, which gateway.yaml names)
   JWT_SECRET        the HS256 secret the gateway got (default: run.sh's)
   ADMIN_TOKEN       the admin token the gateway got (default: run.sh's)
 """
@@ -400,3 +402,18 @@ def gw() -> Gateway:
             pytest.exit(f"the {name} backend at {u.geturl()} does not answer ({e}): start tests/conformance/backends.py",
                         returncode=3)
     return g
+
+
+@pytest.fixture
+def pool():
+    """backends.py's pool (poolkit.Pool), every member "ok" before the test and
+    again after it, whatever the test did or however it ended."""
+    from poolkit import Pool
+
+    p = Pool()
+    p.check_running()
+    p.recover()
+    try:
+        yield p
+    finally:
+        p.recover()

@@ -1,8 +1,8 @@
 """The example backends themselves, without the gateway: proves the fixtures
 do what the gateway tests rely on (so a "stripped" or "not forwarded" check is
 never vacuous), and that the auth fixtures agree with gateway.yaml. Uses
-ECHO_URL, SLOW_URL, FAIL_URL, DEAD_URL, JWKS_URL, PROTO_URL (defaults: ports
-18101-18105 and 18107 on 127.0.0.1; 18106 is the jku canary)."""
+ECHO_URL, SLOW_URL, FAIL_URL, DEAD_URL, JWKS_URL, PROTO_URL, POOL_URL (defaults:
+ports 18101-18105, 18107 and 18110 on 127.0.0.1; 18106 is the jku canary)."""
 
 import http.client
 import json
@@ -146,3 +146,59 @@ def test_protocols_backend_checks_the_request_shape():
     assert proto.request("POST", "/graphql", js, body=b'{"query": "", "variables": {"id": "1"}}').status == 400
     missing = proto.request("POST", "/graphql", js, body=good.replace(b"p1", b"missing")).json()
     assert [e["message"] for e in missing["errors"]] == ["product missing not found", "catalog lookup failed"]
+
+
+def test_pool_members_and_their_control():
+    """backends.py's pool (test_balance.py, test_retries.py, test_breaker.py):
+    members name themselves, fail and close as told, and every request counts."""
+    from backends import POOL_MEMBERS
+    from poolkit import POOL_URL, Pool, member_of
+
+    pool = Pool()
+    u = urlsplit(POOL_URL)
+    _backend("POOL_URL", POOL_URL)
+    w1 = Gateway(f"http://{u.hostname}:{u.port + dict(POOL_MEMBERS)['w1']}")
+    before = pool.hits()
+    try:
+        ok = w1.request("PATCH", "/some/path?q=1", body=b"x")
+        assert ok.status == 200 and member_of(ok) == "w1", ok.describe()
+        assert ok.json() == {"member": "w1", "method": "PATCH", "path": "/some/path"}
+        pool.set("w1", "503")
+        failed = w1.get("/f")
+        assert failed.status == 503 and member_of(failed) == "w1", failed.describe()
+        assert failed.content_type == "application/json" and failed.json()["error"] == "told to fail"
+        pool.set("w1", "close")
+        with pytest.raises((http.client.RemoteDisconnected, ConnectionResetError, http.client.BadStatusLine)):
+            w1.get("/c")
+        assert pool.modes()["w1"] == "close"
+    finally:
+        pool.recover()
+    assert w1.request("HEAD", "/h").header("x-pool-member") == "w1"
+    delta = before.delta(pool.hits())
+    assert delta["w1"] == 4 and set(delta) == {name for name, _ in POOL_MEMBERS}, delta
+    assert pool.http.request("POST", "/control/set?member=nobody&mode=ok", body=b"").status == 404
+    assert pool.http.request("POST", "/control/set?member=w1&mode=slow", body=b"").status == 400
+
+
+def test_gateway_yaml_pool_targets_are_pool_members():
+    """Every pool-* upstream targets pool members (or the dead port), and a
+    member that a test makes fail serves one upstream only."""
+    import yaml
+
+    from backends import POOL_MEMBERS, POOL_PORT
+
+    names = {f"http://127.0.0.1:{POOL_PORT + offset}": name for name, offset in POOL_MEMBERS}
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "gateway.yaml")) as f:
+        upstreams = yaml.safe_load(f)["upstreams"]
+    served = {}
+    for up, cfg in upstreams.items():
+        if not up.startswith("pool-"):
+            continue
+        for t in cfg["targets"]:
+            if t["url"] == "${DEAD_URL}":
+                continue
+            assert t["url"] in names, f"{up}: {t['url']} is not a pool member"
+            served.setdefault(names[t["url"]], set()).add(up)
+    for member in ("flap-503", "flap-close", "flap-again", "cap-a", "cap-b", "cap-c", "cap-d", "solo"):
+        assert len(served.get(member, ())) == 1, f"{member} serves {sorted(served.get(member, ()))}"
+    assert served["w0"] >= {"pool-weighted", "pool-drained"}, served["w0"]

@@ -1,6 +1,9 @@
 //! Cost of the core pipeline per request, without sockets: normalise, match,
 //! transform headers and query, forward to an in-memory upstream, clean the
-//! answer. `cargo bench -p tollgate-core --bench pipeline`.
+//! answer; and the same route on an upstream of three weighted targets with
+//! a retry policy and a circuit breaker (the bookkeeping of balancing,
+//! breakers and the retry budget on the happy path).
+//! `cargo bench -p tollgate-core --bench pipeline`.
 
 use bytes::Bytes;
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -27,8 +30,34 @@ routes:
   - { id: catchall, path: "/static/{*rest}", upstream: users }
 "#;
 
+/// The same upstream with three weighted targets and a breaker, and with
+/// `retries` when `retries` is set.
+fn balanced_config(retries: bool) -> String {
+    let policy = if retries { "\n    retries: { attempts: 2, backoff: 50ms }" } else { "" };
+    CONFIG.replace(
+        r#"users: { targets: [ { url: "http://127.0.0.1:9001" } ] }"#,
+        &format!(
+            r#"users:
+    targets: [ {{ url: "http://127.0.0.1:9001", weight: 300 }}, {{ url: "http://127.0.0.1:9002" }}, {{ url: "http://127.0.0.1:9003" }} ]
+    balance: weighted_round_robin
+    circuit_breaker: {{ failures: 5, open_for: 30s }}{policy}"#
+        ),
+    )
+}
+
 fn bench(c: &mut Criterion) {
-    let gateway = load("bench.yaml", CONFIG, &|_| None).expect("config");
+    for (name, config) in [
+        ("pipeline: route + transforms + forward (in-memory upstream)", CONFIG.to_owned()),
+        ("pipeline: the same, 3 weighted targets + breaker", balanced_config(false)),
+        ("pipeline: the same, 3 weighted targets + breaker + retries", balanced_config(true)),
+    ] {
+        run(c, name, &config);
+    }
+}
+
+fn run(c: &mut Criterion, name: &str, config: &str) {
+    assert!(config.contains("users"), "bench config");
+    let gateway = load("bench.yaml", config, &|_| None).expect("config");
     let upstream = ScriptedUpstream::new(|_| {
         let resp = http::Response::builder()
             .status(200)
@@ -41,7 +70,7 @@ fn bench(c: &mut Criterion) {
     .without_recording();
     let platform = MemoryPlatform::new(upstream);
     let client = ClientInfo { peer_ip: Some("192.0.2.1".parse().expect("ip")), https: false, host: None };
-    c.bench_function("pipeline: route + transforms + forward (in-memory upstream)", |b| {
+    c.bench_function(name, |b| {
         b.iter(|| {
             let req = http::Request::builder()
                 .method("GET")

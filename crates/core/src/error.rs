@@ -92,11 +92,18 @@ pub enum GatewayError {
     UpstreamBadResponse,
     /// 504: the upstream did not answer within the route's timeout.
     UpstreamTimeout,
+    /// No target of the upstream is eligible: all drained (weight 0) or
+    /// ejected by their circuit breakers; `retry_after` is the seconds until
+    /// the earliest re-admission, when one is known.
+    NoHealthyTarget {
+        /// Seconds until a target may be tried again.
+        retry_after: Option<u64>,
+    },
     /// The local server holds as many connections as `limits.max_connections`
     /// allows (sent before the connection is closed).
     TooManyConnections,
-    /// The config does not load (Workers and Lambda answer every request with
-    /// this until it does); the detail names the problems.
+    /// The config does not load (a Worker answers every request with this;
+    /// Lambda exits at init instead); the detail names the problems.
     Misconfigured(String),
     /// A bug or an impossible state; details go to the log only.
     Internal,
@@ -150,6 +157,7 @@ impl GatewayError {
             }
             E::Overloaded { .. } => row(S::SERVICE_UNAVAILABLE, "overloaded", "Gateway overloaded"),
             E::TooManyConnections => row(S::SERVICE_UNAVAILABLE, "too-many-connections", "Too many connections"),
+            E::NoHealthyTarget { .. } => row(S::SERVICE_UNAVAILABLE, "no-healthy-target", "No healthy target"),
             E::UpstreamUnreachable => row(S::BAD_GATEWAY, "upstream-unreachable", "Upstream unreachable"),
             E::UpstreamBadResponse => row(S::BAD_GATEWAY, "upstream-bad-response", "Bad upstream response"),
             E::UpstreamTimeout => row(S::GATEWAY_TIMEOUT, "upstream-timeout", "Upstream timed out"),
@@ -219,6 +227,10 @@ impl GatewayError {
             GatewayError::PartialAggregate { failed } => format!("These backends failed: {}.", failed.join(", ")),
             GatewayError::UpstreamFault { detail } | GatewayError::Misconfigured(detail) => detail.clone(),
             GatewayError::TooManyConnections => "The gateway is at its connection limit.".into(),
+            GatewayError::NoHealthyTarget { retry_after: Some(s) } => {
+                format!("Every target of the upstream is out of rotation; retry in {s} s.")
+            }
+            GatewayError::NoHealthyTarget { retry_after: None } => "Every target of the upstream is drained.".into(),
             GatewayError::Internal => "The gateway failed to handle this request.".into(),
         }
     }
@@ -267,6 +279,9 @@ impl GatewayError {
             GatewayError::TooManyConnections => {
                 h.insert(header::RETRY_AFTER, HeaderValue::from(1u64));
             }
+            GatewayError::NoHealthyTarget { retry_after: Some(s) } => {
+                h.insert(header::RETRY_AFTER, HeaderValue::from(*s));
+            }
             _ => {}
         }
         resp
@@ -303,6 +318,8 @@ mod tests {
             (GatewayError::PartialAggregate { failed: vec!["a".into()] }, 502),
             (GatewayError::UpstreamFault { detail: "Server fault".into() }, 502),
             (GatewayError::TooManyConnections, 503),
+            (GatewayError::NoHealthyTarget { retry_after: Some(2) }, 503),
+            (GatewayError::NoHealthyTarget { retry_after: None }, 503),
             (GatewayError::Misconfigured("x.yaml:1:1: bad".into()), 500),
             (GatewayError::Internal, 500),
         ];

@@ -17,6 +17,11 @@ fn seed() -> u64 {
     u64::from_le_bytes(buf)
 }
 
+/// A random number from this thread's generator (not for secrets).
+pub(crate) fn random_u64() -> u64 {
+    next_u64()
+}
+
 fn next_u64() -> u64 {
     RNG.with(|state| {
         let s = state.get().wrapping_add(0xa076_1d64_78bd_642f);

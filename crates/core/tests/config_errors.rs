@@ -69,8 +69,32 @@ fn each_bad_config_is_reported_where_it_is() {
             "gw.yaml:3:26: upstream `u`: `ftp://x`: only http and https",
         ),
         (
+            "version: 1\nupstreams:\n  u: { targets: [ { url: \"http://a\" } ], health_check: {} }\n",
+            "upstream key `health_check`: health checks is not built yet",
+        ),
+        (
             "version: 1\nupstreams:\n  u: { targets: [ { url: \"http://a\" } ], retries: {} }\n",
-            "upstream key `retries`: retries is not built yet",
+            "missing field `attempts`",
+        ),
+        (
+            "version: 1\nupstreams:\n  u: { targets: [ { url: \"http://a\" } ], retries: { attempts: 11 } }\n",
+            "gw.yaml:3:",
+        ),
+        (
+            "version: 1\nupstreams:\n  u: { targets: [ { url: \"http://a\" } ], retries: { attempts: 1, on: [reset] } }\n",
+            "`reset` is not `connect`, `timeout` or a status code",
+        ),
+        (
+            "version: 1\nupstreams:\n  u: { targets: [ { url: \"http://a\", weight: 1001 } ] }\n",
+            "weight must be between 0 and 1000",
+        ),
+        (
+            "version: 1\nupstreams:\n  u: { targets: [ { url: \"http://a\" } ], balance: fastest }\n",
+            "unknown variant `fastest`",
+        ),
+        (
+            "version: 1\nupstreams:\n  u: { targets: [ { url: \"http://a\" } ], circuit_breaker: { failures: 0 } }\n",
+            "circuit_breaker.failures must be at least 1",
         ),
         ("version: 1\nupstreams:\n  u: { targets: [ { url: \"http://a\" } ], timeout: 5 }\n", "expected a duration"),
         (

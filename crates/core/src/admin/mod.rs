@@ -5,7 +5,7 @@
 
 use crate::compiled::CompiledConfig;
 use crate::error::GatewayError;
-use crate::platform::Platform;
+use crate::platform::{Clock, Platform};
 use crate::request::RequestCtx;
 use crate::state::GatewayState;
 use bytes::Bytes;
@@ -36,21 +36,22 @@ fn check_token(expected: &str, headers: &HeaderMap) -> Result<(), GatewayError> 
 }
 
 /// `GET /_gateway/routes`: the compiled route table.
-fn routes(gateway: &CompiledConfig) -> serde_json::Value {
+fn routes(gateway: &CompiledConfig, state: &GatewayState, now: crate::time::Timestamp) -> serde_json::Value {
     let routes: Vec<serde_json::Value> = gateway
         .routes
         .iter()
         .map(|r| {
             let upstream = r.upstream.and_then(|u| gateway.upstreams.get(u));
+            let upstream_state = r.upstream.and_then(|u| state.upstreams.get(u));
             serde_json::json!({
                 "id": r.id,
                 "path": r.pattern,
                 "methods": r.methods.as_ref().map(|ms| ms.iter().map(|m| m.to_string()).collect::<Vec<_>>()),
                 "upstream": upstream.map(|u| u.name.clone()),
-                "targets": upstream.map(|u| u.targets.iter().map(|t| serde_json::json!({
+                "targets": upstream.map(|u| u.targets.iter().enumerate().map(|(i, t)| serde_json::json!({
                     "url": format!("{}://{}{}", t.scheme, t.authority, t.base_path),
                     "weight": t.weight,
-                    "health": "unknown",
+                    "health": upstream_state.map_or("healthy", |s| s.health(u, i, now)),
                 })).collect::<Vec<_>>()),
                 "auth": r.policy.schemes.iter().map(|s| match s {
                     crate::auth::Scheme::Jwt(i) => gateway.auth.jwt.get(*i).map(|j| format!("jwt:{}", j.issuer.name)),
@@ -101,8 +102,52 @@ pub(crate) async fn answer<P: Platform>(
     match ctx.path.as_str() {
         "/_gateway/routes" => {
             only_get(ctx.method)?;
-            Ok(json_response(&routes(config)))
+            Ok(json_response(&routes(config, state, platform.clock().now())))
         }
-        _ => Err(GatewayError::NotFound),
+        path => match path.strip_prefix("/_gateway/upstreams/") {
+            Some(name) => {
+                only_get(ctx.method)?;
+                let index = config.upstreams.iter().position(|u| u.name == name).ok_or(GatewayError::NotFound)?;
+                Ok(json_response(&upstream(config, state, index, platform.clock().now())))
+            }
+            None => Err(GatewayError::NotFound),
+        },
     }
+}
+
+/// `GET /_gateway/upstreams/{name}`: the targets, their weights and health
+/// as this instance sees them, and the policies.
+fn upstream(
+    config: &CompiledConfig,
+    state: &GatewayState,
+    index: usize,
+    now: crate::time::Timestamp,
+) -> serde_json::Value {
+    let Some(u) = config.upstreams.get(index) else { return serde_json::Value::Null };
+    let live = state.upstreams.get(index);
+    let balance = match u.balance {
+        crate::config::Balance::RoundRobin => "round_robin",
+        crate::config::Balance::WeightedRoundRobin => "weighted_round_robin",
+        crate::config::Balance::Random => "random",
+        crate::config::Balance::LeastInflight => "least_inflight",
+    };
+    serde_json::json!({
+        "name": u.name,
+        "balance": balance,
+        "timeout_ms": u64::try_from(u.timeout.as_millis()).unwrap_or(u64::MAX),
+        "targets": u.targets.iter().enumerate().map(|(i, t)| serde_json::json!({
+            "url": format!("{}://{}{}", t.scheme, t.authority, t.base_path),
+            "weight": t.weight,
+            "health": live.map_or("healthy", |s| s.health(u, i, now)),
+        })).collect::<Vec<_>>(),
+        "retries": u.retry.as_ref().map(|r| serde_json::json!({
+            "attempts": r.attempts,
+            "backoff_ms": u64::try_from(r.backoff.as_millis()).unwrap_or(u64::MAX),
+        })),
+        "circuit_breaker": u.breaker.as_ref().map(|b| serde_json::json!({
+            "failures": b.failures,
+            "open_for_ms": u64::try_from(b.open_for.as_millis()).unwrap_or(u64::MAX),
+            "max_ejected_percent": b.max_ejected_percent,
+        })),
+    })
 }

@@ -15,7 +15,7 @@ use crate::platform::{Clock, Platform, UpstreamBodyLimit, UpstreamError};
 use crate::request::RequestCtx;
 use crate::template::{Inputs, Landing, scalar_at};
 use crate::transform::{Edits, forward};
-use crate::upstream::{Upstream, send_within};
+use crate::upstream::{CallError, Upstream, UpstreamState, call};
 use bytes::Bytes;
 use futures_util::future::{Either, select};
 use futures_util::stream::{FuturesUnordered, StreamExt};
@@ -30,6 +30,8 @@ const X_GATEWAY_PARTIAL: HeaderName = HeaderName::from_static("x-gateway-partial
 /// The compiled settings an aggregation's legs are sent with.
 pub(crate) struct Backends<'a> {
     pub upstreams: &'a [Upstream],
+    /// Their run-time state (balancing, breakers, retry budget), by index.
+    pub states: &'a [UpstreamState],
     /// The route's edits: its request headers go to every leg, its response
     /// edits apply to the merged answer.
     pub edits: &'a Edits,
@@ -73,7 +75,7 @@ fn leg_request(
         None => path,
     };
     let upstream = backends.upstreams.get(leg.upstream).ok_or_else(|| failed(502, "no such upstream"))?;
-    let uri = upstream.uri(&path_and_query).map_err(|_| failed(400, "the path cannot be sent"))?;
+    let uri = crate::upstream::origin_form(&path_and_query).ok_or_else(|| failed(400, "the path cannot be sent"))?;
 
     let mut headers = HeaderMap::new();
     headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
@@ -132,17 +134,19 @@ fn leg_request(
     *req.uri_mut() = uri;
     *req.headers_mut() = headers;
     upstream.mark(&mut req);
+    req.extensions_mut().insert(crate::upstream::UpstreamPath(path_and_query));
     Ok(req)
 }
 
 /// What a leg's answer (or failure) means.
-fn classify(leg: &Leg, cap: u64, result: Result<Response<Bytes>, UpstreamError>) -> Outcome {
+fn classify(leg: &Leg, cap: u64, result: Result<Response<Bytes>, CallError>) -> Outcome {
     let resp = match result {
         Ok(r) => r,
-        Err(UpstreamError::Timeout) => return failed(504, "timed out"),
-        Err(UpstreamError::Connect(_)) => return failed(502, "unreachable"),
-        Err(UpstreamError::Protocol(_)) => return failed(502, "invalid response"),
-        Err(UpstreamError::Overloaded) => return failed(503, "gateway overloaded"),
+        Err(CallError::Upstream(UpstreamError::Timeout)) => return failed(504, "timed out"),
+        Err(CallError::Upstream(UpstreamError::Connect(_))) => return failed(502, "unreachable"),
+        Err(CallError::Upstream(UpstreamError::Protocol(_))) => return failed(502, "invalid response"),
+        Err(CallError::Upstream(UpstreamError::Overloaded)) => return failed(503, "gateway overloaded"),
+        Err(CallError::NoHealthyTarget { .. }) => return failed(503, "no healthy target"),
     };
     let status = resp.status();
     if !status.is_success() {
@@ -201,7 +205,13 @@ impl Aggregate {
                         Ok(mut req) => {
                             let cap = LEG_MAX_BYTES.min(backends.max_upstream_body);
                             req.extensions_mut().insert(UpstreamBodyLimit(cap));
-                            let send = send_within(platform, req, leg.timeout);
+                            let (Some(upstream), Some(state)) =
+                                (backends.upstreams.get(leg.upstream), backends.states.get(leg.upstream))
+                            else {
+                                outcomes[i] = Some(failed(502, "no such upstream"));
+                                continue;
+                            };
+                            let send = call(platform, upstream, state, req, leg.timeout);
                             running.push(async move { (i, classify(leg, cap, send.await)) });
                         }
                         Err(outcome) => {

@@ -164,6 +164,7 @@ async fn route_request<P: Platform>(
     if let Some(aggregate) = &route.aggregate {
         let backends = aggregate::Backends {
             upstreams: &config.upstreams,
+            states: &state.upstreams,
             edits: &route.edits,
             forward_credentials: route.policy.forward_credentials,
             max_upstream_body: config.bounds.max_upstream_body,
@@ -173,7 +174,7 @@ async fn route_request<P: Platform>(
         ctx.upstream_micros = Some(micros_since(platform, started));
         return result;
     }
-    proxy::forward(config, platform, route, ctx, body).await
+    proxy::forward(config, state, platform, route, ctx, body).await
 }
 
 /// Puts the per-request headers on the answer and logs the request.

@@ -9,19 +9,22 @@ use crate::ids;
 use crate::platform::{Clock, Platform, UpstreamBodyLimit};
 use crate::request::RequestCtx;
 use crate::routing::Route;
+use crate::state::GatewayState;
 use crate::transform::forward::{self, Forwarding};
-use crate::upstream::{refusal, send_within};
+use crate::upstream::{call, refusal};
 use bytes::Bytes;
 use http::Response;
 
 pub(super) async fn forward<P: Platform>(
     config: &CompiledConfig,
+    state: &GatewayState,
     platform: &P,
     route: &Route,
     ctx: &mut RequestCtx<'_>,
     body: Bytes,
 ) -> Result<Response<Bytes>, GatewayError> {
     let upstream = route.upstream.and_then(|u| config.upstreams.get(u)).ok_or(GatewayError::Internal)?;
+    let upstream_state = route.upstream.and_then(|u| state.upstreams.get(u)).ok_or(GatewayError::Internal)?;
     let incoming_trace = ctx.headers.get("traceparent").and_then(|v| v.to_str().ok());
     let (traceparent, continued) = ids::next_traceparent(incoming_trace);
     let forwarding = Forwarding {
@@ -36,7 +39,7 @@ pub(super) async fn forward<P: Platform>(
     let answer_limit = route.answer_limit(config.bounds.max_upstream_body);
     upstream_req.extensions_mut().insert(UpstreamBodyLimit(answer_limit));
     let sent_at = platform.clock().now();
-    let outcome = send_within(platform, upstream_req, route.timeout).await;
+    let outcome = call(platform, upstream, upstream_state, upstream_req, route.timeout).await;
     ctx.upstream_micros = Some(super::micros_since(platform, sent_at));
     match outcome {
         Ok(resp) if resp.body().len() as u64 > answer_limit => {

@@ -225,10 +225,10 @@ pub(crate) fn upstream_request(
         Some(q) => format!("{path}?{q}"),
         None => path,
     };
-    let uri = route
-        .upstream
-        .uri(&path_and_query)
-        .map_err(|_| GatewayError::BadRequest("The request path cannot be forwarded.".into()))?;
+    // The call puts the chosen target in front of the path (`""` for a
+    // translated request: the target URL as it is).
+    let uri = crate::upstream::origin_form(&path_and_query)
+        .ok_or_else(|| GatewayError::BadRequest("The request path cannot be forwarded.".into()))?;
 
     let mut headers = ctx.headers.clone();
     strip_hop_by_hop(&mut headers);
@@ -285,6 +285,7 @@ pub(crate) fn upstream_request(
     *req.uri_mut() = uri;
     *req.headers_mut() = headers;
     route.upstream.mark(&mut req);
+    req.extensions_mut().insert(crate::upstream::UpstreamPath(path_and_query));
     Ok(req)
 }
 

@@ -154,9 +154,4 @@ pub(crate) const NOT_BUILT_TOP: &[(&str, &str)] = &[("store", "external state st
 pub(crate) const NOT_BUILT_CONSUMER: &[(&str, &str)] = &[];
 pub(crate) const NOT_BUILT_ROUTE: &[(&str, &str)] =
     &[("cache", "response caching"), ("validate", "request validation"), ("deprecation", "deprecation headers")];
-pub(crate) const NOT_BUILT_UPSTREAM: &[(&str, &str)] = &[
-    ("balance", "load balancing across targets"),
-    ("retries", "retries"),
-    ("circuit_breaker", "circuit breakers"),
-    ("health_check", "health checks"),
-];
+pub(crate) const NOT_BUILT_UPSTREAM: &[(&str, &str)] = &[("health_check", "health checks")];

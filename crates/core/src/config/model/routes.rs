@@ -10,8 +10,8 @@ pub struct TargetConfig {
     /// `http://` or `https://` URL, without credentials or query; its path
     /// (without a trailing `/`) prefixes every forwarded path.
     pub url: String,
-    /// Relative share for load balancing (default 1, at least 1). Balancing is
-    /// not built yet: every call goes to the first target.
+    /// Relative share for load balancing, 0–1000 (default 100); 0 drains the
+    /// target (it gets no request).
     pub weight: Option<u32>,
 }
 
@@ -28,6 +28,87 @@ pub struct UpstreamConfig {
     pub lambda: Option<String>,
     /// Deadline of one call (default 10s; more than 0); a route's `timeout` overrides it.
     pub timeout: Option<ConfigDuration>,
+    /// How a target is chosen (default `weighted_round_robin`).
+    pub balance: Option<Balance>,
+    /// Retries of failed calls; none when absent.
+    pub retries: Option<RetriesConfig>,
+    /// Ejection of failing targets; none when absent.
+    pub circuit_breaker: Option<BreakerConfig>,
+}
+
+/// `balance`: how each call chooses among the eligible targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Balance {
+    /// In turn, weights ignored.
+    RoundRobin,
+    /// In turn by weight, interleaved (smooth, as nginx).
+    WeightedRoundRobin,
+    /// At random, in proportion to the weights.
+    Random,
+    /// The target with the fewest calls in flight from this instance.
+    LeastInflight,
+}
+
+/// `retries`: when a failed call is tried again, on another target if one is eligible.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetriesConfig {
+    /// Retries after the first try (0–10; `attempts: 2` → at most 3 tries).
+    pub attempts: u32,
+    /// Base of the full-jitter backoff before a retry (default 50ms); the
+    /// wait is random up to `backoff × 2^(retry − 1)`, at most 1 s.
+    pub backoff: Option<ConfigDuration>,
+    /// What is retried: `connect`, `timeout` and answer statuses (default
+    /// `[connect, timeout, 502, 503, 504]`).
+    pub on: Option<Vec<RetryOn>>,
+    /// Deadline of each try (default: the call's whole deadline).
+    pub per_try_timeout: Option<ConfigDuration>,
+}
+
+/// One entry of `retries.on`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RetryOn {
+    /// The connection could not be made.
+    Connect,
+    /// A try ran out of time.
+    Timeout,
+    /// The upstream answered this status.
+    Status(u16),
+}
+
+impl<'de> Deserialize<'de> for RetryOn {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Number(u16),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Number(n) => Ok(RetryOn::Status(n)),
+            Raw::Text(t) if t == "connect" => Ok(RetryOn::Connect),
+            Raw::Text(t) if t == "timeout" => Ok(RetryOn::Timeout),
+            Raw::Text(t) => t
+                .parse::<u16>()
+                .map(RetryOn::Status)
+                .map_err(|_| serde::de::Error::custom(format!("`{t}` is not `connect`, `timeout` or a status code"))),
+        }
+    }
+}
+
+/// `circuit_breaker`: a target that keeps failing is ejected for a while.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BreakerConfig {
+    /// Consecutive failures (5xx, connection errors, timeouts) that eject a target (default 5).
+    pub failures: Option<u32>,
+    /// How long a first ejection lasts (default 30s); the n-th in a row lasts
+    /// n times that, at most 10 times.
+    pub open_for: Option<ConfigDuration>,
+    /// The largest share of an upstream's targets ejected at once, in percent
+    /// (default 50); at least one target always stays eligible.
+    pub max_ejected_percent: Option<u8>,
 }
 
 /// Header edits: `remove` is applied first, then `set`.

@@ -1,0 +1,143 @@
+//! What an instance remembers of one upstream between calls: the balancer's
+//! turn and in-flight counts, each target's breaker, the retry budget. One
+//! lock per upstream, held for a few field updates.
+
+use super::balance::Picker;
+use super::breaker::{Admission, Breaker};
+use super::compile::Upstream;
+use super::retry::Budget;
+use crate::time::Timestamp;
+use std::sync::{Mutex, MutexGuard};
+
+/// How a try ended, for the breaker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Verdict {
+    Success,
+    Failure,
+    /// Says nothing about the target (the gateway's own answer-memory cap).
+    Neutral,
+}
+
+/// A target chosen for one try.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Pick {
+    pub index: usize,
+    pub probe: bool,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    picker: Picker,
+    breakers: Vec<Breaker>,
+    budget: Budget,
+}
+
+/// The run-time state of one upstream in this instance.
+#[derive(Debug, Default)]
+pub(crate) struct UpstreamState {
+    inner: Mutex<Inner>,
+}
+
+impl UpstreamState {
+    /// Fresh state for an upstream of `targets` targets.
+    pub(crate) fn new(targets: usize) -> Self {
+        UpstreamState {
+            inner: Mutex::new(Inner {
+                picker: Picker::new(targets),
+                breakers: vec![Breaker::default(); targets],
+                budget: Budget::default(),
+            }),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // Every critical section assigns whole fields: poisoning is ignored.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Chooses a target, preferring one not in `tried`; `Err` with the
+    /// earliest re-admission (if known) when no target is eligible.
+    pub(super) fn pick(
+        &self,
+        upstream: &Upstream,
+        now: Timestamp,
+        tried: &[usize],
+        random: u64,
+    ) -> Result<Pick, Option<Timestamp>> {
+        let mut inner = self.lock();
+        let mut eligible = Vec::with_capacity(upstream.targets.len());
+        let mut readmit: Option<Timestamp> = None;
+        for (i, t) in upstream.targets.iter().enumerate() {
+            if t.weight == 0 {
+                continue;
+            }
+            match inner.breakers.get(i).map_or(Admission::Closed, |b| b.admission(now)) {
+                Admission::Closed | Admission::Probe => eligible.push(i),
+                Admission::Open(until) => {
+                    let until = until.unwrap_or(now.plus(std::time::Duration::from_secs(1)));
+                    readmit = Some(readmit.map_or(until, |r| r.min(until)));
+                }
+            }
+        }
+        let fresh: Vec<usize> = if tried.is_empty() {
+            Vec::new()
+        } else {
+            eligible.iter().copied().filter(|i| !tried.contains(i)).collect()
+        };
+        let from = if fresh.is_empty() { &eligible } else { &fresh };
+        let index =
+            inner.picker.choose(upstream.balance, &upstream.targets, from, random, tried.is_empty()).ok_or(readmit)?;
+        let probe = inner.breakers.get(index).is_some_and(|b| b.admission(now) == Admission::Probe);
+        if probe && let Some(b) = inner.breakers.get_mut(index) {
+            b.start_probe();
+        }
+        if let Some(n) = inner.picker.inflight.get_mut(index) {
+            *n = n.saturating_add(1);
+        }
+        Ok(Pick { index, probe })
+    }
+
+    /// Ends a try on `pick`: the in-flight count, and the breaker when the
+    /// upstream has one (`None`: the try was dropped before it ended).
+    pub(super) fn finish(&self, upstream: &Upstream, pick: Pick, verdict: Option<Verdict>, now: Timestamp) {
+        let mut inner = self.lock();
+        if let Some(n) = inner.picker.inflight.get_mut(pick.index) {
+            *n = n.saturating_sub(1);
+        }
+        let Some(policy) = &upstream.breaker else { return };
+        let ejected = inner.breakers.iter().filter(|b| b.is_ejected()).count();
+        let total = upstream.targets.len();
+        let share = total * usize::from(policy.max_ejected_percent) / 100;
+        let may_eject = ejected < share.min(total.saturating_sub(1));
+        let Some(breaker) = inner.breakers.get_mut(pick.index) else { return };
+        match verdict {
+            Some(Verdict::Success) => breaker.record(true, policy, now, may_eject),
+            Some(Verdict::Failure) => breaker.record(false, policy, now, may_eject),
+            Some(Verdict::Neutral) | None if pick.probe => breaker.abandon_probe(),
+            Some(Verdict::Neutral) | None => {}
+        }
+    }
+
+    /// Counts a client request for the retry budget.
+    pub(super) fn note_request(&self, now: Timestamp) {
+        self.lock().budget.note_request(now);
+    }
+
+    /// Takes a retry from the budget, if there is room.
+    pub(super) fn take_retry(&self, now: Timestamp) -> bool {
+        self.lock().budget.take_retry(now)
+    }
+
+    /// `healthy`, `ejected`, `probing` or `drained` for target `index`
+    /// (the admin API's routes listing).
+    pub(crate) fn health(&self, upstream: &Upstream, index: usize, now: Timestamp) -> &'static str {
+        if upstream.targets.get(index).is_some_and(|t| t.weight == 0) {
+            return "drained";
+        }
+        match self.lock().breakers.get(index).map_or(Admission::Closed, |b| b.admission(now)) {
+            Admission::Closed => "healthy",
+            Admission::Probe | Admission::Open(None) => "probing",
+            Admission::Open(Some(_)) => "ejected",
+        }
+    }
+}
