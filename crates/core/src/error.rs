@@ -99,6 +99,17 @@ pub enum GatewayError {
         /// Seconds until a target may be tried again.
         retry_after: Option<u64>,
     },
+    /// `If-Match` named another version of an upstream's run-time targets,
+    /// or another writer replaced them first.
+    PreconditionFailed {
+        /// The version the targets are at.
+        current: u64,
+    },
+    /// A state store the request needed could not be reached.
+    StoreUnavailable {
+        /// Seconds to wait before trying again.
+        retry_after: u64,
+    },
     /// The local server holds as many connections as `limits.max_connections`
     /// allows (sent before the connection is closed).
     TooManyConnections,
@@ -158,6 +169,8 @@ impl GatewayError {
             E::Overloaded { .. } => row(S::SERVICE_UNAVAILABLE, "overloaded", "Gateway overloaded"),
             E::TooManyConnections => row(S::SERVICE_UNAVAILABLE, "too-many-connections", "Too many connections"),
             E::NoHealthyTarget { .. } => row(S::SERVICE_UNAVAILABLE, "no-healthy-target", "No healthy target"),
+            E::PreconditionFailed { .. } => row(S::PRECONDITION_FAILED, "precondition-failed", "Precondition failed"),
+            E::StoreUnavailable { .. } => row(S::SERVICE_UNAVAILABLE, "store-unavailable", "State store unavailable"),
             E::UpstreamUnreachable => row(S::BAD_GATEWAY, "upstream-unreachable", "Upstream unreachable"),
             E::UpstreamBadResponse => row(S::BAD_GATEWAY, "upstream-bad-response", "Bad upstream response"),
             E::UpstreamTimeout => row(S::GATEWAY_TIMEOUT, "upstream-timeout", "Upstream timed out"),
@@ -231,6 +244,12 @@ impl GatewayError {
                 format!("Every target of the upstream is out of rotation; retry in {s} s.")
             }
             GatewayError::NoHealthyTarget { retry_after: None } => "Every target of the upstream is drained.".into(),
+            GatewayError::PreconditionFailed { current } => {
+                format!("The targets are at version {current}; read them again and send If-Match: \"{current}\".")
+            }
+            GatewayError::StoreUnavailable { retry_after } => {
+                format!("The state store could not be reached; retry in {retry_after} s.")
+            }
             GatewayError::Internal => "The gateway failed to handle this request.".into(),
         }
     }
@@ -282,6 +301,14 @@ impl GatewayError {
             GatewayError::NoHealthyTarget { retry_after: Some(s) } => {
                 h.insert(header::RETRY_AFTER, HeaderValue::from(*s));
             }
+            GatewayError::StoreUnavailable { retry_after } => {
+                h.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+            }
+            GatewayError::PreconditionFailed { current } => {
+                if let Ok(tag) = HeaderValue::from_str(&format!("\"{current}\"")) {
+                    h.insert(header::ETAG, tag);
+                }
+            }
             _ => {}
         }
         resp
@@ -320,6 +347,8 @@ mod tests {
             (GatewayError::TooManyConnections, 503),
             (GatewayError::NoHealthyTarget { retry_after: Some(2) }, 503),
             (GatewayError::NoHealthyTarget { retry_after: None }, 503),
+            (GatewayError::PreconditionFailed { current: 3 }, 412),
+            (GatewayError::StoreUnavailable { retry_after: 1 }, 503),
             (GatewayError::Misconfigured("x.yaml:1:1: bad".into()), 500),
             (GatewayError::Internal, 500),
         ];

@@ -3,6 +3,8 @@
 //! under the failed-authentication limit. Without a token configured, only
 //! `health` exists.
 
+mod upstreams;
+
 use crate::compiled::CompiledConfig;
 use crate::error::GatewayError;
 use crate::platform::{Clock, Platform};
@@ -64,7 +66,7 @@ fn routes(gateway: &CompiledConfig, state: &GatewayState, now: crate::time::Time
     serde_json::json!({ "routes": routes })
 }
 
-fn only_get(method: &Method) -> Result<(), GatewayError> {
+pub(super) fn only_get(method: &Method) -> Result<(), GatewayError> {
     if method == Method::GET || method == Method::HEAD {
         Ok(())
     } else {
@@ -72,7 +74,7 @@ fn only_get(method: &Method) -> Result<(), GatewayError> {
     }
 }
 
-fn json_response(body: &serde_json::Value) -> Response<Bytes> {
+pub(super) fn json_response(body: &serde_json::Value) -> Response<Bytes> {
     let mut resp = Response::new(Bytes::from(body.to_string()));
     resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -85,6 +87,7 @@ pub(crate) async fn answer<P: Platform>(
     state: &GatewayState,
     platform: &P,
     ctx: &RequestCtx<'_>,
+    body: &Bytes,
 ) -> Result<Response<Bytes>, GatewayError> {
     if ctx.path == "/_gateway/health" {
         only_get(ctx.method)?;
@@ -105,49 +108,8 @@ pub(crate) async fn answer<P: Platform>(
             Ok(json_response(&routes(config, state, platform.clock().now())))
         }
         path => match path.strip_prefix("/_gateway/upstreams/") {
-            Some(name) => {
-                only_get(ctx.method)?;
-                let index = config.upstreams.iter().position(|u| u.name == name).ok_or(GatewayError::NotFound)?;
-                Ok(json_response(&upstream(config, state, index, platform.clock().now())))
-            }
+            Some(rest) => upstreams::answer(config, state, platform, ctx, rest, body).await,
             None => Err(GatewayError::NotFound),
         },
     }
-}
-
-/// `GET /_gateway/upstreams/{name}`: the targets, their weights and health
-/// as this instance sees them, and the policies.
-fn upstream(
-    config: &CompiledConfig,
-    state: &GatewayState,
-    index: usize,
-    now: crate::time::Timestamp,
-) -> serde_json::Value {
-    let Some(u) = config.upstreams.get(index) else { return serde_json::Value::Null };
-    let live = state.upstreams.get(index);
-    let balance = match u.balance {
-        crate::config::Balance::RoundRobin => "round_robin",
-        crate::config::Balance::WeightedRoundRobin => "weighted_round_robin",
-        crate::config::Balance::Random => "random",
-        crate::config::Balance::LeastInflight => "least_inflight",
-    };
-    serde_json::json!({
-        "name": u.name,
-        "balance": balance,
-        "timeout_ms": u64::try_from(u.timeout.as_millis()).unwrap_or(u64::MAX),
-        "targets": u.targets.iter().enumerate().map(|(i, t)| serde_json::json!({
-            "url": format!("{}://{}{}", t.scheme, t.authority, t.base_path),
-            "weight": t.weight,
-            "health": live.map_or("healthy", |s| s.health(u, i, now)),
-        })).collect::<Vec<_>>(),
-        "retries": u.retry.as_ref().map(|r| serde_json::json!({
-            "attempts": r.attempts,
-            "backoff_ms": u64::try_from(r.backoff.as_millis()).unwrap_or(u64::MAX),
-        })),
-        "circuit_breaker": u.breaker.as_ref().map(|b| serde_json::json!({
-            "failures": b.failures,
-            "open_for_ms": u64::try_from(b.open_for.as_millis()).unwrap_or(u64::MAX),
-            "max_ejected_percent": b.max_ejected_percent,
-        })),
-    })
 }

@@ -138,7 +138,7 @@ async fn route_request<P: Platform>(
         tracing::info!(request_id = %ctx.request_id, reason = why.describe(), "no trusted client address: IP rules deny, IP limits count it as `ip:unknown`");
     }
     if ctx.path == "/_gateway" || ctx.path.starts_with("/_gateway/") {
-        return crate::admin::answer(config, state, platform, ctx).await;
+        return crate::admin::answer(config, state, platform, ctx, &body).await;
     }
     let preflight = cors::is_preflight(ctx.method, ctx.headers);
     let (route_idx, params) = match config.table.lookup(&config.routes, &ctx.path, ctx.method) {

@@ -88,7 +88,7 @@ struct Try<'a> {
 
 impl Drop for Try<'_> {
     fn drop(&mut self) {
-        self.state.finish(self.upstream, self.pick, self.verdict, self.now);
+        self.state.finish(self.upstream, &self.pick, self.verdict, self.now);
     }
 }
 
@@ -112,6 +112,7 @@ pub(crate) async fn call<P: Platform>(
     deadline: Duration,
 ) -> Result<Response<Bytes>, CallError> {
     let started = platform.clock().now();
+    super::discovery::refresh(platform, upstream, state, started).await;
     state.note_request(started);
     let (mut parts, body) = request.into_parts();
     let path_and_query = match parts.extensions.remove::<UpstreamPath>() {
@@ -145,8 +146,10 @@ pub(crate) async fn call<P: Platform>(
             // Unreachable: only the last possible try takes the parts.
             return Err(CallError::Upstream(UpstreamError::Connect("request already sent".into())));
         };
-        head.uri = upstream
-            .uri(pick.index, &path_and_query)
+        let target = pick.targets.get(pick.index);
+        head.uri = target
+            .ok_or_else(|| "no such target".to_owned())
+            .and_then(|t| t.uri(&path_and_query))
             .map_err(|e| CallError::Upstream(UpstreamError::Connect(format!("target URI: {e}"))))?;
         let mut guard = Try { upstream, state, pick, verdict: None, now };
         let outcome = send_within(platform, Request::from_parts(head, body.clone()), try_timeout).await;

@@ -50,9 +50,9 @@ pub(crate) struct BreakerPolicy {
 }
 
 /// Default weight of a target.
-const DEFAULT_WEIGHT: u32 = 100;
+pub(crate) const DEFAULT_WEIGHT: u32 = 100;
 /// Largest weight of a target.
-const MAX_WEIGHT: u32 = 1000;
+pub(crate) const MAX_WEIGHT: u32 = 1000;
 /// Most retries a call may make.
 const MAX_ATTEMPTS: u32 = 10;
 /// The statuses and failures retried when `retries.on` is absent.
@@ -61,23 +61,24 @@ fn default_retry_on() -> Vec<RetryOn> {
 }
 
 impl Upstream {
-    /// The URI for `path_and_query` (starting with `/`) on target `target`.
-    pub(crate) fn uri(&self, target: usize, path_and_query: &str) -> Result<http::Uri, String> {
-        let target = self.targets.get(target).ok_or("no such target")?;
-        http::Uri::builder()
-            .scheme(target.scheme.clone())
-            .authority(target.authority.clone())
-            .path_and_query(format!("{}{}", target.base_path, path_and_query))
-            .build()
-            .map_err(|e| e.to_string())
-    }
-
     /// A request for this upstream: the binding / Lambda target in the
     /// extensions when there is one.
     pub(crate) fn mark(&self, req: &mut http::Request<bytes::Bytes>) {
         if let Some(t) = &self.special {
             req.extensions_mut().insert(t.clone());
         }
+    }
+}
+
+impl Target {
+    /// The URI for `path_and_query` (starting with `/`, or empty) on this target.
+    pub(crate) fn uri(&self, path_and_query: &str) -> Result<http::Uri, String> {
+        http::Uri::builder()
+            .scheme(self.scheme.clone())
+            .authority(self.authority.clone())
+            .path_and_query(format!("{}{}", self.base_path, path_and_query))
+            .build()
+            .map_err(|e| e.to_string())
     }
 }
 

@@ -9,9 +9,11 @@ pub(crate) mod bounds;
 mod breaker;
 mod call;
 mod compile;
+mod discovery;
 mod retry;
 mod state;
 
 pub(crate) use call::{CallError, UpstreamPath, call, origin_form, refusal};
 pub(crate) use compile::{DEFAULT_TIMEOUT, Upstream, compile};
+pub(crate) use discovery::{MAX_TARGETS, ReplaceError, TargetsBody, refresh, replace, validate};
 pub(crate) use state::UpstreamState;

@@ -4,10 +4,10 @@
 
 use super::balance::Picker;
 use super::breaker::{Admission, Breaker};
-use super::compile::Upstream;
+use super::compile::{Target, Upstream};
 use super::retry::Budget;
 use crate::time::Timestamp;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// How a try ended, for the breaker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,10 +19,13 @@ pub(super) enum Verdict {
 }
 
 /// A target chosen for one try.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(super) struct Pick {
     pub index: usize,
     pub probe: bool,
+    /// The target list it indexes (the config's, or one set at run time).
+    pub targets: Arc<[Target]>,
+    generation: u64,
 }
 
 #[derive(Debug, Default)]
@@ -30,6 +33,24 @@ struct Inner {
     picker: Picker,
     breakers: Vec<Breaker>,
     budget: Budget,
+    /// Targets set at run time (`PUT …/targets`), replacing the config's.
+    live: Option<Arc<[Target]>>,
+    /// The version of the run-time record last read (0: none yet).
+    version: u64,
+    /// When the record was last read from the key-value store.
+    checked: Option<Timestamp>,
+    /// Bumped whenever the target list changes: a try picked before that
+    /// records nothing on the new list.
+    generation: u64,
+    /// How many targets the config lists.
+    config_len: usize,
+}
+
+fn same_targets(a: &[Target], b: &[Target]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(x, y)| {
+            x.scheme == y.scheme && x.authority == y.authority && x.base_path == y.base_path && x.weight == y.weight
+        })
 }
 
 /// The run-time state of one upstream in this instance.
@@ -45,8 +66,53 @@ impl UpstreamState {
             inner: Mutex::new(Inner {
                 picker: Picker::new(targets),
                 breakers: vec![Breaker::default(); targets],
-                budget: Budget::default(),
+                config_len: targets,
+                ..Inner::default()
             }),
+        }
+    }
+
+    /// The targets in use (the config's unless some were set at run time)
+    /// and the run-time record's version.
+    pub(crate) fn targets(&self, upstream: &Upstream) -> (Arc<[Target]>, u64) {
+        let inner = self.lock();
+        (inner.live.clone().unwrap_or_else(|| upstream.targets.clone().into()), inner.version)
+    }
+
+    /// Whether the targets in use were set at run time.
+    pub(crate) fn is_run_time(&self) -> bool {
+        self.lock().live.is_some()
+    }
+
+    /// Whether the run-time record should be read again (never read, or
+    /// read `every` ago).
+    pub(super) fn due(&self, now: Timestamp, every: std::time::Duration) -> bool {
+        self.lock().checked.is_none_or(|t| now.since(t) >= every || now < t)
+    }
+
+    /// Takes a record read at `now`: `targets` `None` means the config's.
+    /// A different list starts with fresh balancing and breakers.
+    pub(super) fn apply(&self, version: u64, targets: Option<Vec<Target>>, now: Timestamp) {
+        let mut inner = self.lock();
+        inner.checked = Some(now);
+        if version == inner.version && version != 0 {
+            return;
+        }
+        if version < inner.version {
+            return;
+        }
+        inner.version = version;
+        let changed = match (&inner.live, &targets) {
+            (None, None) => false,
+            (Some(old), Some(new)) => !same_targets(old, new),
+            _ => true,
+        };
+        if changed {
+            let n = targets.as_ref().map_or(inner.config_len, Vec::len);
+            inner.live = targets.map(Into::into);
+            inner.picker = Picker::new(n);
+            inner.breakers = vec![Breaker::default(); n];
+            inner.generation = inner.generation.wrapping_add(1);
         }
     }
 
@@ -65,9 +131,10 @@ impl UpstreamState {
         random: u64,
     ) -> Result<Pick, Option<Timestamp>> {
         let mut inner = self.lock();
-        let mut eligible = Vec::with_capacity(upstream.targets.len());
+        let targets: Arc<[Target]> = inner.live.clone().unwrap_or_else(|| upstream.targets.clone().into());
+        let mut eligible = Vec::with_capacity(targets.len());
         let mut readmit: Option<Timestamp> = None;
-        for (i, t) in upstream.targets.iter().enumerate() {
+        for (i, t) in targets.iter().enumerate() {
             if t.weight == 0 {
                 continue;
             }
@@ -85,8 +152,7 @@ impl UpstreamState {
             eligible.iter().copied().filter(|i| !tried.contains(i)).collect()
         };
         let from = if fresh.is_empty() { &eligible } else { &fresh };
-        let index =
-            inner.picker.choose(upstream.balance, &upstream.targets, from, random, tried.is_empty()).ok_or(readmit)?;
+        let index = inner.picker.choose(upstream.balance, &targets, from, random, tried.is_empty()).ok_or(readmit)?;
         let probe = inner.breakers.get(index).is_some_and(|b| b.admission(now) == Admission::Probe);
         if probe && let Some(b) = inner.breakers.get_mut(index) {
             b.start_probe();
@@ -94,19 +160,23 @@ impl UpstreamState {
         if let Some(n) = inner.picker.inflight.get_mut(index) {
             *n = n.saturating_add(1);
         }
-        Ok(Pick { index, probe })
+        Ok(Pick { index, probe, targets, generation: inner.generation })
     }
 
     /// Ends a try on `pick`: the in-flight count, and the breaker when the
-    /// upstream has one (`None`: the try was dropped before it ended).
-    pub(super) fn finish(&self, upstream: &Upstream, pick: Pick, verdict: Option<Verdict>, now: Timestamp) {
+    /// upstream has one (`None`: the try was dropped before it ended). A try
+    /// picked from a list since replaced records nothing.
+    pub(super) fn finish(&self, upstream: &Upstream, pick: &Pick, verdict: Option<Verdict>, now: Timestamp) {
         let mut inner = self.lock();
+        if inner.generation != pick.generation {
+            return;
+        }
         if let Some(n) = inner.picker.inflight.get_mut(pick.index) {
             *n = n.saturating_sub(1);
         }
         let Some(policy) = &upstream.breaker else { return };
         let ejected = inner.breakers.iter().filter(|b| b.is_ejected()).count();
-        let total = upstream.targets.len();
+        let total = inner.breakers.len();
         let share = total * usize::from(policy.max_ejected_percent) / 100;
         let may_eject = ejected < share.min(total.saturating_sub(1));
         let Some(breaker) = inner.breakers.get_mut(pick.index) else { return };
@@ -131,10 +201,15 @@ impl UpstreamState {
     /// `healthy`, `ejected`, `probing` or `drained` for target `index`
     /// (the admin API's routes listing).
     pub(crate) fn health(&self, upstream: &Upstream, index: usize, now: Timestamp) -> &'static str {
-        if upstream.targets.get(index).is_some_and(|t| t.weight == 0) {
+        let inner = self.lock();
+        let weight = match &inner.live {
+            Some(live) => live.get(index).map(|t| t.weight),
+            None => upstream.targets.get(index).map(|t| t.weight),
+        };
+        if weight == Some(0) {
             return "drained";
         }
-        match self.lock().breakers.get(index).map_or(Admission::Closed, |b| b.admission(now)) {
+        match inner.breakers.get(index).map_or(Admission::Closed, |b| b.admission(now)) {
             Admission::Closed => "healthy",
             Admission::Probe | Admission::Open(None) => "probing",
             Admission::Open(Some(_)) => "ejected",
