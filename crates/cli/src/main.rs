@@ -1,11 +1,13 @@
 //! The `tollgate` command line: `serve` (local server), `check` (validate a
-//! config), `demo` (example config with in-process example backends).
+//! config), `demo` (example config with in-process example backends),
+//! `upstreams` (a running gateway's targets, through its admin API).
 
 mod check;
 mod demo;
 mod logging;
 mod serve;
 mod token;
+mod upstreams;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
@@ -53,6 +55,11 @@ enum Command {
     },
     /// Mint an HS256 JWT for development.
     Token(token::TokenArgs),
+    /// Show or change a running gateway's upstream targets (admin API).
+    Upstreams {
+        #[command(subcommand)]
+        command: upstreams::UpstreamsCommand,
+    },
     /// Print the stored form of an API key: `sha256:<64 hex>`.
     HashKey {
         /// The API key as clients send it.
@@ -88,6 +95,7 @@ fn main() -> ExitCode {
             demo::run(listen)
         }
         Command::Token(args) => token::run(&args),
+        Command::Upstreams { command } => upstreams::run(command),
         Command::HashKey { key } => {
             println!("{}", tollgate_core::api_key_stored_form(&key));
             ExitCode::SUCCESS
