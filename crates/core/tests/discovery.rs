@@ -154,3 +154,26 @@ fn another_instance_picks_the_change_up_within_the_refresh_interval() {
     p.clock.advance(Duration::from_secs(15));
     assert_eq!(served_by(&two, &p), "new.test");
 }
+
+#[test]
+fn a_corrupt_or_hostile_record_in_the_store_is_not_used() {
+    use tollgate_core::platform::KeyValueStore;
+    let (gw, p) = (gateway(), platform());
+    assert_eq!(served_by(&gw, &p), "old.test");
+    for record in [
+        &b"not json"[..],
+        br#"{"version": 9, "targets": [{"url": "ftp://evil.test"}]}"#,
+        br#"{"version": 9, "targets": [{"url": "http://evil.test", "weight": 99999}]}"#,
+        br#"{"version": 9, "targets": []}"#,
+        br#"{"version": 9, "targets": [{"url": "http://a:b@evil.test"}], "extra": 1}"#,
+    ] {
+        block_on(p.kv.put("upstream-targets:svc", Bytes::from_static(record), None)).expect("put");
+        p.clock.advance(Duration::from_secs(15));
+        assert_eq!(served_by(&gw, &p), "old.test", "{}", String::from_utf8_lossy(record));
+    }
+    // A valid record written straight into the store is taken up.
+    let good = br#"{"version": 10, "targets": [{"url": "http://new.test"}]}"#;
+    block_on(p.kv.put("upstream-targets:svc", Bytes::from_static(good), None)).expect("put");
+    p.clock.advance(Duration::from_secs(15));
+    assert_eq!(served_by(&gw, &p), "new.test");
+}
