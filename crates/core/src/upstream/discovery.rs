@@ -111,10 +111,11 @@ async fn read<P: Platform>(platform: &P, upstream: &Upstream, now: Timestamp) ->
     }
 }
 
-/// Reads the upstream's record when it is due; on any failure the instance
-/// keeps the targets it has (and tries again after [`REFRESH`]).
+/// Reads the upstream's record when it is due (one call per interval reads
+/// it; the others go on with the targets they have); on any failure the
+/// instance keeps its targets and tries again after [`REFRESH`].
 pub(crate) async fn refresh<P: Platform>(platform: &P, upstream: &Upstream, state: &UpstreamState, now: Timestamp) {
-    if upstream.special.is_some() || !state.due(now, REFRESH) {
+    if upstream.special.is_some() || !state.claim_refresh(now, REFRESH) {
         return;
     }
     match read(platform, upstream, now).await {

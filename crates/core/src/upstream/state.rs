@@ -84,10 +84,16 @@ impl UpstreamState {
         self.lock().live.is_some()
     }
 
-    /// Whether the run-time record should be read again (never read, or
-    /// read `every` ago).
-    pub(super) fn due(&self, now: Timestamp, every: std::time::Duration) -> bool {
-        self.lock().checked.is_none_or(|t| now.since(t) >= every || now < t)
+    /// Whether this call should read the run-time record (never read, or
+    /// read `every` ago). The first call that finds it due claims the read:
+    /// concurrent calls do not all go to the store at once.
+    pub(super) fn claim_refresh(&self, now: Timestamp, every: std::time::Duration) -> bool {
+        let mut inner = self.lock();
+        let due = inner.checked.is_none_or(|t| now.since(t) >= every || now < t);
+        if due {
+            inner.checked = Some(now);
+        }
+        due
     }
 
     /// Takes a record read at `now`: `targets` `None` means the config's.
@@ -214,5 +220,23 @@ impl UpstreamState {
             Admission::Probe | Admission::Open(None) => "probing",
             Admission::Open(Some(_)) => "ejected",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn one_call_per_interval_reads_the_record() {
+        let state = UpstreamState::new(1);
+        let t0 = Timestamp::from_millis(1_000_000);
+        let every = Duration::from_secs(15);
+        assert!(state.claim_refresh(t0, every), "never read: due");
+        assert!(!state.claim_refresh(t0, every), "claimed by the first call");
+        assert!(!state.claim_refresh(t0.plus(Duration::from_secs(14)), every));
+        assert!(state.claim_refresh(t0.plus(every), every));
+        assert!(!state.claim_refresh(t0.plus(every), every));
     }
 }
